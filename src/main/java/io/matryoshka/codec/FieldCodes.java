@@ -1,0 +1,171 @@
+package io.matryoshka.codec;
+
+import java.io.IOException;
+import org.apache.lucene.index.CorruptIndexException;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.store.DataInput;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.store.RandomAccessInput;
+
+/**
+ * One field's codes in one segment, as described by its {@code .vemb} entry: the layout, the
+ * centroid and where each block lies in {@code .veb}. Immutable and shared by all searches.
+ */
+public final class FieldCodes {
+  private final VectorSimilarityFunction similarity;
+  private final int count;
+  private final CodeLayout layout;
+  private final Rotation rotation;
+  private final float[] centroid;
+  private final long[] levelOffsets;
+  private final long correctivesOffset;
+  private final long rotationOffset;
+
+  private FieldCodes(
+      VectorSimilarityFunction similarity,
+      int count,
+      CodeLayout layout,
+      Rotation rotation,
+      float[] centroid,
+      long[] levelOffsets,
+      long correctivesOffset,
+      long rotationOffset) {
+    this.similarity = similarity;
+    this.count = count;
+    this.layout = layout;
+    this.rotation = rotation;
+    this.centroid = centroid;
+    this.levelOffsets = levelOffsets;
+    this.correctivesOffset = correctivesOffset;
+    this.rotationOffset = rotationOffset;
+  }
+
+  /** Reads an entry (after its field number) and checks it against the data file's length. */
+  static FieldCodes read(DataInput meta, int fieldDims, long dataLength, IndexInput metaForErrors)
+      throws IOException {
+    int similarityOrdinal = meta.readInt();
+    if (similarityOrdinal < 0 || similarityOrdinal >= VectorSimilarityFunction.values().length) {
+      throw new CorruptIndexException("invalid similarity " + similarityOrdinal, metaForErrors);
+    }
+    VectorSimilarityFunction similarity = VectorSimilarityFunction.values()[similarityOrdinal];
+    int dims = meta.readVInt();
+    if (dims != fieldDims) {
+      throw new CorruptIndexException(
+          "codes were written for " + dims + " dims, the field has " + fieldDims, metaForErrors);
+    }
+    int count = meta.readVInt();
+    int levels = meta.readVInt();
+    if (levels < 1 || levels > dims) {
+      throw new CorruptIndexException("invalid number of nested levels " + levels, metaForErrors);
+    }
+    int[] nestedDims = new int[levels];
+    for (int i = 0; i < levels; i++) {
+      nestedDims[i] = meta.readVInt();
+    }
+    int bits = meta.readByte();
+    Rotation rotation;
+    CodeLayout layout;
+    try {
+      rotation = Rotation.fromWireId(meta.readByte());
+      if (bits != 1 && bits != 2 && bits != 4) {
+        throw new IllegalArgumentException("invalid bits " + bits);
+      }
+      layout = new CodeLayout(dims, nestedDims, bits);
+    } catch (IllegalArgumentException e) {
+      throw new CorruptIndexException(e.getMessage(), metaForErrors, e);
+    }
+    float[] centroid = new float[dims];
+    long[] levelOffsets = new long[levels];
+    long correctivesOffset = 0;
+    long rotationOffset = 0;
+    if (count > 0) {
+      for (int i = 0; i < dims; i++) {
+        centroid[i] = Float.intBitsToFloat(meta.readInt());
+      }
+      for (int level = 0; level < levels; level++) {
+        levelOffsets[level] = meta.readVLong();
+        checkBlock(levelOffsets[level], (long) count * layout.bytesPerDoc(level), dataLength, metaForErrors);
+      }
+      correctivesOffset = meta.readVLong();
+      checkBlock(correctivesOffset, (long) count * layout.correctiveBytesPerDoc(), dataLength, metaForErrors);
+      rotationOffset = meta.readVLong();
+    }
+    return new FieldCodes(
+        similarity, count, layout, rotation, centroid, levelOffsets, correctivesOffset, rotationOffset);
+  }
+
+  private static void checkBlock(long offset, long length, long dataLength, IndexInput metaForErrors)
+      throws CorruptIndexException {
+    if (offset < 0 || length < 0 || offset + length > dataLength) {
+      throw new CorruptIndexException(
+          "code block [" + offset + ", " + (offset + length) + ") lies outside the data file of " + dataLength + " bytes",
+          metaForErrors);
+    }
+  }
+
+  public VectorSimilarityFunction similarity() {
+    return similarity;
+  }
+
+  /** Documents with a vector in this segment. */
+  public int count() {
+    return count;
+  }
+
+  public CodeLayout layout() {
+    return layout;
+  }
+
+  public Rotation rotation() {
+    return rotation;
+  }
+
+  float[] centroid() {
+    return centroid;
+  }
+
+  /** Bytes of each level's block. */
+  public long levelBytes(int level) {
+    return (long) count * layout.bytesPerDoc(level);
+  }
+
+  public long correctivesBytes() {
+    return (long) count * layout.correctiveBytesPerDoc();
+  }
+
+  /** All bytes this field's codes take in {@code .veb}. */
+  public long totalBytes() {
+    long sum = correctivesBytes();
+    for (int level = 0; level < layout.levels(); level++) {
+      sum += levelBytes(level);
+    }
+    return sum;
+  }
+
+  long levelOffset(int level) {
+    return levelOffsets[level];
+  }
+
+  long correctivesOffset() {
+    return correctivesOffset;
+  }
+
+  /** The binarizer queries must use to meet this segment's codes. */
+  Binarizer binarizer() {
+    return new Binarizer(layout, similarity, centroid, null);
+  }
+
+  /** Random access to one level's block. */
+  RandomAccessInput levelSlice(IndexInput data, int level) throws IOException {
+    return data.randomAccessSlice(levelOffsets[level], levelBytes(level));
+  }
+
+  /** Sequential access to one level's block. */
+  IndexInput levelInput(IndexInput data, int level) throws IOException {
+    return data.slice("level" + level, levelOffsets[level], levelBytes(level));
+  }
+
+  RandomAccessInput correctivesSlice(IndexInput data) throws IOException {
+    return data.randomAccessSlice(correctivesOffset, correctivesBytes());
+  }
+}

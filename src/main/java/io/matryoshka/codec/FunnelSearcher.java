@@ -1,0 +1,250 @@
+package io.matryoshka.codec;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.search.AcceptDocs;
+import org.apache.lucene.search.KnnCollector;
+import org.apache.lucene.search.knn.KnnSearchStrategy;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.store.RandomAccessInput;
+import org.apache.lucene.util.Bits;
+
+/**
+ * Runs a funnel over one segment's field. Stage 1 scans every accepted document's code (or
+ * floats) in one sequential pass, keeping a bounded heap; each further stage re-scores only the
+ * survivors with more bits or more floats; the last stage scores the survivors exactly on the
+ * query's length and hands them to the collector, which keeps the k best.
+ */
+final class FunnelSearcher {
+  /** Documents whose codes one sequential read brings in: large enough to amortise the call. */
+  static final int SCAN_CHUNK = 512;
+
+  private final FieldCodes codes;
+  private final IndexInput data;
+  private final FloatVectorValues vectors;
+  private final CodeLayout layout;
+
+  FunnelSearcher(FieldCodes codes, IndexInput data, FloatVectorValues vectors) {
+    this.codes = codes;
+    this.data = data;
+    this.vectors = vectors;
+    this.layout = codes.layout();
+  }
+
+  /** The funnel strategy a collector carries, looking through Lucene's seeded wrapper. */
+  static FunnelSearchStrategy funnelStrategy(KnnSearchStrategy strategy) {
+    while (strategy instanceof KnnSearchStrategy.Seeded seeded) {
+      strategy = seeded.originalStrategy();
+    }
+    return strategy instanceof FunnelSearchStrategy funnel ? funnel : null;
+  }
+
+  void search(float[] target, KnnCollector collector, AcceptDocs acceptDocs) throws IOException {
+    FunnelSearchStrategy strategy = funnelStrategy(collector.getSearchStrategy());
+    int queryDims = strategy == null ? layout.dims() : strategy.queryDims();
+    if (queryDims != layout.dims() && layout.levelEndingAt(queryDims) < 0) {
+      throw new IllegalArgumentException(
+          "a query vector of "
+              + queryDims
+              + " dims matches neither the field's "
+              + layout.dims()
+              + " dims nor one of its nested dims "
+              + Arrays.toString(layout.nestedDims()));
+    }
+    Bits acceptOrds = vectors.getAcceptOrds(acceptDocs.bits());
+    FloatPrefixScorer floats = new FloatPrefixScorer(vectors, target, codes.similarity());
+    if (strategy != null && strategy.exact()) {
+      scoreAllExactly(floats, queryDims, acceptOrds, collector);
+      return;
+    }
+    Funnel funnel =
+        strategy != null
+            ? strategy.resolve(layout.nestedDims(), collector.k())
+            : Funnel.defaultFor(layout.nestedDims(), queryDims, collector.k(), Funnel.DEFAULT_OVERSAMPLE);
+    funnel.validate(queryDims, layout.nestedDims());
+    List<FunnelStage> stages = funnel.stages();
+    if (stages.size() == 1) {
+      // Nothing to narrow before the last stage: every document gets its exact score.
+      scoreAllExactly(floats, queryDims, acceptOrds, collector);
+      return;
+    }
+    FunnelStage first = stages.get(0);
+    int[] candidates =
+        first.metric().usesCodes()
+            ? scanCodes(target, first, acceptOrds, collector)
+            : scanFloats(floats, first, acceptOrds, collector);
+    for (int i = 1; i < stages.size() - 1 && collector.earlyTerminated() == false; i++) {
+      FunnelStage stage = stages.get(i);
+      candidates =
+          stage.metric().usesCodes()
+              ? rescoreCodes(target, stage, candidates)
+              : rescoreFloats(floats, stage, candidates);
+    }
+    for (int ord : candidates) {
+      collector.collect(vectors.ordToDoc(ord), floats.score(ord, queryDims));
+    }
+  }
+
+  private void scoreAllExactly(
+      FloatPrefixScorer floats, int queryDims, Bits acceptOrds, KnnCollector collector)
+      throws IOException {
+    int count = codes.count();
+    for (int start = 0; start < count && collector.earlyTerminated() == false; start += SCAN_CHUNK) {
+      int end = Math.min(count, start + SCAN_CHUNK);
+      int visited = 0;
+      for (int ord = start; ord < end; ord++) {
+        if (acceptOrds == null || acceptOrds.get(ord)) {
+          visited++;
+          collector.collect(vectors.ordToDoc(ord), floats.score(ord, queryDims));
+        }
+      }
+      collector.incVisitedCount(visited);
+    }
+  }
+
+  /** Stage 1 on codes: one sequential pass over the level blocks the stage needs. */
+  private int[] scanCodes(
+      float[] target, FunnelStage stage, Bits acceptOrds, KnnCollector collector)
+      throws IOException {
+    int lastLevel = layout.levelEndingAt(stage.dims());
+    QueryCode query = codes.binarizer().encodeQuery(target, stage.metric());
+    boolean plainHamming = query.isPlainHamming();
+    int bits = layout.bits();
+    IndexInput[] levelInputs = new IndexInput[lastLevel + 1];
+    long[][] chunk = new long[lastLevel + 1][];
+    int[] wordsPerDoc = new int[lastLevel + 1];
+    for (int level = 0; level <= lastLevel; level++) {
+      levelInputs[level] = codes.levelInput(data, level);
+      wordsPerDoc[level] = layout.wordsPerDoc(level);
+      chunk[level] = new long[SCAN_CHUNK * wordsPerDoc[level]];
+    }
+    IndexInput correctivesInput =
+        bits > 1 ? data.slice("correctives", codes.correctivesOffset(), codes.correctivesBytes()) : null;
+    float[] correctives = bits > 1 ? new float[2 * SCAN_CHUNK] : null;
+
+    TopCandidates top = new TopCandidates(stage.candidates());
+    int count = codes.count();
+    for (int start = 0; start < count; start += SCAN_CHUNK) {
+      int n = Math.min(SCAN_CHUNK, count - start);
+      for (int level = 0; level <= lastLevel; level++) {
+        levelInputs[level].readLongs(chunk[level], 0, n * wordsPerDoc[level]);
+      }
+      if (correctivesInput != null) {
+        correctivesInput.readFloats(correctives, 0, 2 * n);
+      }
+      int visited = 0;
+      for (int i = 0; i < n; i++) {
+        int ord = start + i;
+        if (acceptOrds != null && acceptOrds.get(ord) == false) {
+          continue;
+        }
+        visited++;
+        float score;
+        if (plainHamming) {
+          int distance = 0;
+          for (int level = 0; level <= lastLevel; level++) {
+            distance +=
+                BitKernels.hamming(query.levelCode(level), chunk[level], i * wordsPerDoc[level], wordsPerDoc[level]);
+          }
+          score = query.hammingScore(lastLevel, distance);
+        } else {
+          long sums = 0;
+          for (int level = 0; level <= lastLevel; level++) {
+            sums +=
+                BitKernels.planeSums(
+                    query.levelCode(level),
+                    query.planes(),
+                    chunk[level],
+                    i * wordsPerDoc[level],
+                    bits,
+                    layout.wordsPerPlane(level));
+          }
+          float lower = correctives == null ? -1f : correctives[2 * i];
+          float step = correctives == null ? 2f : correctives[2 * i + 1];
+          score = query.estimate(lastLevel, sums, lower, step);
+        }
+        top.offer(ord, score);
+      }
+      collector.incVisitedCount(visited);
+      if (collector.earlyTerminated()) {
+        break;
+      }
+    }
+    return top.ordsAscending();
+  }
+
+  /** Stage 1 on floats: every accepted document's prefix similarity. */
+  private int[] scanFloats(
+      FloatPrefixScorer floats, FunnelStage stage, Bits acceptOrds, KnnCollector collector)
+      throws IOException {
+    TopCandidates top = new TopCandidates(stage.candidates());
+    int count = codes.count();
+    for (int start = 0; start < count && collector.earlyTerminated() == false; start += SCAN_CHUNK) {
+      int end = Math.min(count, start + SCAN_CHUNK);
+      int visited = 0;
+      for (int ord = start; ord < end; ord++) {
+        if (acceptOrds == null || acceptOrds.get(ord)) {
+          visited++;
+          top.offer(ord, floats.score(ord, stage.dims()));
+        }
+      }
+      collector.incVisitedCount(visited);
+    }
+    return top.ordsAscending();
+  }
+
+  /** A later code stage: random reads of the survivors' codes only. */
+  private int[] rescoreCodes(float[] target, FunnelStage stage, int[] candidates)
+      throws IOException {
+    int lastLevel = layout.levelEndingAt(stage.dims());
+    QueryCode query = codes.binarizer().encodeQuery(target, stage.metric());
+    int bits = layout.bits();
+    RandomAccessInput[] levels = new RandomAccessInput[lastLevel + 1];
+    long[][] docWords = new long[lastLevel + 1][];
+    for (int level = 0; level <= lastLevel; level++) {
+      levels[level] = codes.levelSlice(data, level);
+      docWords[level] = new long[layout.wordsPerDoc(level)];
+    }
+    RandomAccessInput correctives = bits > 1 ? codes.correctivesSlice(data) : null;
+    TopCandidates top = new TopCandidates(stage.candidates());
+    for (int ord : candidates) {
+      long sums = 0;
+      int distance = 0;
+      for (int level = 0; level <= lastLevel; level++) {
+        long[] words = docWords[level];
+        long base = (long) ord * layout.bytesPerDoc(level);
+        for (int w = 0; w < words.length; w++) {
+          words[w] = levels[level].readLong(base + (long) w * Long.BYTES);
+        }
+        if (query.isPlainHamming()) {
+          distance += BitKernels.hamming(query.levelCode(level), words, 0, words.length);
+        } else {
+          sums +=
+              BitKernels.planeSums(
+                  query.levelCode(level), query.planes(), words, 0, bits, layout.wordsPerPlane(level));
+        }
+      }
+      float score;
+      if (query.isPlainHamming()) {
+        score = query.hammingScore(lastLevel, distance);
+      } else {
+        float lower = correctives == null ? -1f : Float.intBitsToFloat(correctives.readInt(ord * 8L));
+        float step = correctives == null ? 2f : Float.intBitsToFloat(correctives.readInt(ord * 8L + 4));
+        score = query.estimate(lastLevel, sums, lower, step);
+      }
+      top.offer(ord, score);
+    }
+    return top.ordsAscending();
+  }
+
+  private int[] rescoreFloats(FloatPrefixScorer floats, FunnelStage stage, int[] candidates)
+      throws IOException {
+    TopCandidates top = new TopCandidates(stage.candidates());
+    for (int ord : candidates) {
+      top.offer(ord, floats.score(ord, stage.dims()));
+    }
+    return top.ordsAscending();
+  }
+}

@@ -1,0 +1,190 @@
+package io.matryoshka.codec;
+
+import java.io.IOException;
+import java.util.Arrays;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.KnnVectorsReader;
+import org.apache.lucene.codecs.KnnVectorsWriter;
+import org.apache.lucene.codecs.hnsw.FlatVectorScorerUtil;
+import org.apache.lucene.codecs.hnsw.FlatVectorsFormat;
+import org.apache.lucene.codecs.lucene99.Lucene99FlatVectorsFormat;
+import org.apache.lucene.index.SegmentReadState;
+import org.apache.lucene.index.SegmentWriteState;
+
+/**
+ * Full float vectors plus nested binary codes per segment, searched by a funnel: hamming on a short
+ * code prefix of every document, then more bits and exact float prefixes for the survivors.
+ *
+ * <p>Floats are not this format's job: they go to a {@link Lucene99FlatVectorsFormat} delegate
+ * ({@code .vec} data, {@code .vemf} metadata), which keeps them memory-mapped so that any prefix of
+ * a vector is read in place. Byte vectors are stored by that delegate alone and searched
+ * exhaustively. For each float field this format adds two files:
+ *
+ * <h2>.vemb: code metadata</h2>
+ *
+ * <pre>
+ * IndexHeader(META_CODEC_NAME, VERSION_CURRENT, segment id, suffix)
+ * per float field:
+ *   int      field number
+ *   int      similarity (ordinal of VectorSimilarityFunction)
+ *   vint     dims
+ *   vint     count: documents with a vector (ords 0..count-1, as in the .vec delegate)
+ *   vint     number of nested levels L
+ *   vint[L]  nested dims, ascending, the last equal to dims
+ *   byte     bits per dimension b (1, 2 or 4)
+ *   byte     rotation id (0 none, 1 pca)
+ *   if count &gt; 0:
+ *     float[dims]  centroid (of the L2-normalised vectors under cosine)
+ *     vlong[L]     offset in .veb of level l's block
+ *     vlong        offset in .veb of the correctives block (0 unless b &gt; 1)
+ *     vlong        offset in .veb of the rotation matrix (0 unless rotation is pca)
+ * int -1 (end of fields)
+ * Footer (CRC32)
+ * </pre>
+ *
+ * <h2>.veb: codes</h2>
+ *
+ * <pre>
+ * IndexHeader(DATA_CODEC_NAME, VERSION_CURRENT, segment id, suffix)
+ * per float field, each block starting at a 64-byte aligned offset (recorded in .vemb):
+ *   level 0 block:  count x code(0)
+ *   level 1 block:  count x code(1)
+ *   ...
+ *   correctives (b &gt; 1 only): count x (float lower, float step)
+ *   rotation (pca only): dims x dims float, row-major: rotated[i] = sum_j R[i][j] * x[j]
+ * Footer (CRC32)
+ * </pre>
+ *
+ * <p>{@code code(l)} holds dimensions {@code [nested[l-1], nested[l])} (from 0 for level 0) of one
+ * document: {@code b} bit planes, plane 0 first, each of {@code ceil(width / 64)} little-endian
+ * longs, bit {@code j} of long {@code w} standing for dimension {@code start + 64 w + j}. Its length
+ * in bytes is {@code 8 * b * ceil(width / 64)}. Level blocks are separate so that a first-stage scan
+ * reads {@code nested[0] / 8 * b} bytes per document from one sequential region, and a later stage
+ * reads the next level only for survivors.
+ *
+ * <p>The coordinates coded are {@code y = R (x - centroid)} ({@code x} L2-normalised first under
+ * cosine; {@code R} the identity without rotation). With one bit, bit = {@code y > 0}. With
+ * {@code b > 1} bits, each coordinate is quantized uniformly to {@code 0 .. 2^b - 1} on the
+ * document's own {@code [min(y), max(y)]}; the correctives restore {@code y ~ lower + step * q}.
+ *
+ * <p>The segment keeps everything it needs to be read: the public no-arg instance (the one
+ * Lucene's SPI loads by {@link #NAME}) reads every variant this format wrote.
+ */
+public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
+  /** SPI name, recorded per field in every segment: never change it. */
+  public static final String NAME = "MatryoshkaBinaryVectors";
+
+  public static final String META_CODEC_NAME = "MatryoshkaCodesMeta";
+  public static final String DATA_CODEC_NAME = "MatryoshkaCodesData";
+  /** Extensions Elasticsearch already knows (binarized vector metadata and data). */
+  public static final String META_EXTENSION = "vemb";
+
+  public static final String DATA_EXTENSION = "veb";
+  public static final int VERSION_START = 0;
+  public static final int VERSION_CURRENT = VERSION_START;
+
+  /** Same limit as Elasticsearch's dense_vector. */
+  public static final int MAX_DIMS = 4096;
+
+  /** Level blocks start at this alignment so scans start on a cache line. */
+  static final int BLOCK_ALIGNMENT = 64;
+
+  private final int[] nestedDims;
+  private final int bits;
+  private final Rotation rotation;
+  private final FlatVectorsFormat floatsFormat =
+      new Lucene99FlatVectorsFormat(FlatVectorScorerUtil.getLucene99FlatVectorsScorer());
+
+  /** The SPI instance: one level (the whole vector), 1 bit, no rotation when writing. */
+  public MatryoshkaVectorsFormat() {
+    this(null, 1, Rotation.NONE);
+  }
+
+  /**
+   * @param nestedDims ascending prefix lengths to store codes for, the last equal to the field's
+   *     dims; {@code null} for one level of the whole vector
+   * @param bits bits per dimension: 1, 2 or 4
+   */
+  public MatryoshkaVectorsFormat(int[] nestedDims, int bits, Rotation rotation) {
+    super(NAME);
+    if (bits != 1 && bits != 2 && bits != 4) {
+      throw new IllegalArgumentException("bits must be 1, 2 or 4, got " + bits);
+    }
+    if (nestedDims != null) {
+      validateNestedDims(nestedDims, nestedDims.length == 0 ? 0 : nestedDims[nestedDims.length - 1]);
+    }
+    this.nestedDims = nestedDims == null ? null : nestedDims.clone();
+    this.bits = bits;
+    this.rotation = rotation == null ? Rotation.NONE : rotation;
+    if (this.rotation != Rotation.NONE) {
+      throw new IllegalArgumentException("rotation [" + this.rotation + "] is not supported yet");
+    }
+  }
+
+  /** Throws unless {@code nestedDims} is strictly ascending, within 1..dims, ending at dims. */
+  public static void validateNestedDims(int[] nestedDims, int dims) {
+    if (nestedDims.length == 0) {
+      throw new IllegalArgumentException("nested_dims must not be empty");
+    }
+    for (int i = 0; i < nestedDims.length; i++) {
+      if (nestedDims[i] < 1 || nestedDims[i] > MAX_DIMS) {
+        throw new IllegalArgumentException(
+            "nested_dims " + Arrays.toString(nestedDims) + ": " + nestedDims[i] + " is out of range [1, " + MAX_DIMS + "]");
+      }
+      if (i > 0 && nestedDims[i] <= nestedDims[i - 1]) {
+        throw new IllegalArgumentException(
+            "nested_dims " + Arrays.toString(nestedDims) + " must be strictly ascending");
+      }
+    }
+    if (nestedDims[nestedDims.length - 1] != dims) {
+      throw new IllegalArgumentException(
+          "nested_dims " + Arrays.toString(nestedDims) + " must end at dims [" + dims + "]");
+    }
+  }
+
+  /** The nested levels this instance writes for a field of {@code dims} dimensions. */
+  int[] nestedDimsFor(int dims) {
+    if (nestedDims == null) {
+      return new int[] {dims};
+    }
+    validateNestedDims(nestedDims, dims);
+    return nestedDims.clone();
+  }
+
+  int bits() {
+    return bits;
+  }
+
+  Rotation rotation() {
+    return rotation;
+  }
+
+  @Override
+  public KnnVectorsWriter fieldsWriter(SegmentWriteState state) throws IOException {
+    return new MatryoshkaVectorsWriter(state, this, floatsFormat.fieldsWriter(state));
+  }
+
+  @Override
+  public KnnVectorsReader fieldsReader(SegmentReadState state) throws IOException {
+    return new MatryoshkaVectorsReader(state, floatsFormat.fieldsReader(state));
+  }
+
+  @Override
+  public int getMaxDimensions(String fieldName) {
+    return MAX_DIMS;
+  }
+
+  @Override
+  public String toString() {
+    return NAME
+        + "(nestedDims="
+        + (nestedDims == null ? "[dims]" : Arrays.toString(nestedDims))
+        + ", bits="
+        + bits
+        + ", rotation="
+        + rotation
+        + ", floats="
+        + floatsFormat
+        + ")";
+  }
+}

@@ -1,0 +1,137 @@
+package io.matryoshka.codec;
+
+import java.io.IOException;
+import org.apache.lucene.index.SegmentWriteState;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.store.IndexOutput;
+import org.apache.lucene.util.IOUtils;
+
+/**
+ * Computes one field's centroid and codes from its vectors and appends them to the data file.
+ * Codes of each level go to a temporary file first, so that the vectors are read only twice (once
+ * for the centroid, once for the codes) however many levels there are, and each level still ends up
+ * contiguous.
+ */
+final class SegmentCodeWriter {
+  private final SegmentWriteState state;
+  private final IndexOutput data;
+  private final CodeLayout layout;
+  private final VectorSimilarityFunction similarity;
+  private final Rotation rotation;
+
+  SegmentCodeWriter(
+      SegmentWriteState state,
+      IndexOutput data,
+      CodeLayout layout,
+      VectorSimilarityFunction similarity,
+      Rotation rotation) {
+    this.state = state;
+    this.data = data;
+    this.layout = layout;
+    this.similarity = similarity;
+    this.rotation = rotation;
+  }
+
+  SegmentCodes write(int count, MatryoshkaVectorsWriter.VectorPasses passes) throws IOException {
+    if (count == 0) {
+      return new SegmentCodes(new float[layout.dims()], new long[layout.levels()], 0, 0);
+    }
+    float[] centroid = centroid(count, passes);
+    float[] rotationMatrix = null; // rotation learning arrives with Rotation.PCA support
+    Binarizer binarizer = new Binarizer(layout, similarity, centroid, rotationMatrix);
+
+    int levels = layout.levels();
+    IndexOutput[] levelTemps = new IndexOutput[levels];
+    IndexOutput correctivesTemp = null;
+    try {
+      for (int level = 0; level < levels; level++) {
+        levelTemps[level] = tempOutput("level" + level);
+      }
+      if (layout.bits() > 1) {
+        correctivesTemp = tempOutput("correctives");
+      }
+      long[][] codes = binarizer.newCodes(layout.bits());
+      IndexOutput correctivesOut = correctivesTemp;
+      passes.forEach(
+          vector -> {
+            float[] correctives = binarizer.quantize(binarizer.transform(vector, true), layout.bits(), codes);
+            for (int level = 0; level < levels; level++) {
+              for (long word : codes[level]) {
+                levelTemps[level].writeLong(word);
+              }
+            }
+            if (correctivesOut != null) {
+              correctivesOut.writeInt(Float.floatToIntBits(correctives[0]));
+              correctivesOut.writeInt(Float.floatToIntBits(correctives[1]));
+            }
+          });
+      long[] levelOffsets = new long[levels];
+      for (int level = 0; level < levels; level++) {
+        levelOffsets[level] = appendAligned(levelTemps[level]);
+        levelTemps[level] = null;
+      }
+      long correctivesOffset = 0;
+      if (correctivesTemp != null) {
+        correctivesOffset = appendAligned(correctivesTemp);
+        correctivesTemp = null;
+      }
+      long rotationOffset = 0;
+      return new SegmentCodes(centroid, levelOffsets, correctivesOffset, rotationOffset);
+    } finally {
+      // On success every temp was appended (and deleted) and set to null.
+      for (IndexOutput temp : levelTemps) {
+        discard(temp);
+      }
+      discard(correctivesTemp);
+    }
+  }
+
+  private float[] centroid(int count, MatryoshkaVectorsWriter.VectorPasses passes)
+      throws IOException {
+    int dims = layout.dims();
+    double[] sums = new double[dims];
+    passes.forEach(
+        vector -> {
+          double scale = 1;
+          if (similarity == VectorSimilarityFunction.COSINE) {
+            double norm = 0;
+            for (float v : vector) {
+              norm += (double) v * v;
+            }
+            scale = norm > 0 ? 1 / Math.sqrt(norm) : 1;
+          }
+          for (int i = 0; i < dims; i++) {
+            sums[i] += vector[i] * scale;
+          }
+        });
+    float[] centroid = new float[dims];
+    for (int i = 0; i < dims; i++) {
+      centroid[i] = (float) (sums[i] / count);
+    }
+    return centroid;
+  }
+
+  private IndexOutput tempOutput(String what) throws IOException {
+    return state.directory.createTempOutput(state.segmentInfo.name, "mtry_" + what, state.context);
+  }
+
+  /** Copies a finished temp file into the data file at a 64-byte boundary, then deletes it. */
+  private long appendAligned(IndexOutput temp) throws IOException {
+    String name = temp.getName();
+    temp.close();
+    long offset = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
+    try (IndexInput in = state.directory.openInput(name, state.context)) {
+      data.copyBytes(in, in.length());
+    }
+    state.directory.deleteFile(name);
+    return offset;
+  }
+
+  private void discard(IndexOutput temp) {
+    if (temp != null) {
+      IOUtils.closeWhileHandlingException(temp);
+      IOUtils.deleteFilesIgnoringExceptions(state.directory, temp.getName());
+    }
+  }
+}

@@ -1,0 +1,168 @@
+package io.matryoshka.search;
+
+import io.matryoshka.codec.FunnelSearchStrategy;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.KnnVectorValues;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.QueryTimeout;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.search.TopKnnCollector;
+import org.apache.lucene.search.TotalHits;
+import org.apache.lucene.search.knn.KnnCollectorManager;
+
+/**
+ * k nearest neighbours by a Matryoshka funnel. Each segment runs the funnel inside its vectors
+ * reader (the {@link FunnelSearchStrategy} carries it there); the segments' top k are then merged by
+ * final float score as Lucene's own kNN queries do, optionally cut at a minimum score.
+ *
+ * <p>A query vector may be a nested prefix of the field's vectors: it is zero-padded to the field's
+ * length for Lucene's checks, and every score is computed on the prefix alone.
+ */
+public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
+  private final FunnelSearchStrategy strategy;
+  private final float minScore;
+  private final int queryDims;
+
+  /**
+   * @param field the vector field
+   * @param queryVector the query: the field's length or one of its nested prefixes
+   * @param fieldDims the field's full length
+   * @param k hits to return
+   * @param filter pre-filter: only matching documents are candidates, or null
+   * @param strategy the funnel (or defaults) and the query's length
+   * @param minScore hits scoring below are dropped; {@link Float#NEGATIVE_INFINITY} keeps all
+   */
+  public MatryoshkaKnnQuery(
+      String field,
+      float[] queryVector,
+      int fieldDims,
+      int k,
+      Query filter,
+      FunnelSearchStrategy strategy,
+      float minScore) {
+    super(field, padded(queryVector, fieldDims), k, filter, strategy);
+    if (strategy.queryDims() != queryVector.length) {
+      throw new IllegalArgumentException(
+          "strategy is for " + strategy.queryDims() + " dims, the query vector has " + queryVector.length);
+    }
+    this.strategy = strategy;
+    this.minScore = minScore;
+    this.queryDims = queryVector.length;
+  }
+
+  private static float[] padded(float[] queryVector, int fieldDims) {
+    if (queryVector.length > fieldDims) {
+      throw new IllegalArgumentException(
+          "the query vector has " + queryVector.length + " dims, the field only " + fieldDims);
+    }
+    return Arrays.copyOf(queryVector, fieldDims);
+  }
+
+  public FunnelSearchStrategy strategy() {
+    return strategy;
+  }
+
+  public float minScore() {
+    return minScore;
+  }
+
+  /** Every segment collects its own k: no optimistic per-segment cut and second pass. */
+  @Override
+  protected KnnCollectorManager getKnnCollectorManager(int k, IndexSearcher searcher) {
+    return (visitedLimit, searchStrategy, context) ->
+        new TopKnnCollector(k, visitedLimit, searchStrategy);
+  }
+
+  /**
+   * Lucene's fallback when a filter leaves few documents: brute force, but on the query's own
+   * length so that prefix queries score as the funnel does.
+   */
+  @Override
+  protected TopDocs exactSearch(
+      LeafReaderContext context, DocIdSetIterator acceptIterator, QueryTimeout queryTimeout)
+      throws IOException {
+    FieldInfo info = context.reader().getFieldInfos().fieldInfo(field);
+    FloatVectorValues vectors = context.reader().getFloatVectorValues(field);
+    if (info == null || vectors == null) {
+      return new TopDocs(new TotalHits(0, TotalHits.Relation.EQUAL_TO), new ScoreDoc[0]);
+    }
+    VectorSimilarityFunction similarity = info.getVectorSimilarityFunction();
+    float[] query = Arrays.copyOf(target, queryDims);
+    float[] docPrefix = new float[queryDims];
+    KnnVectorValues.DocIndexIterator vectorDocs = vectors.iterator();
+    TopKnnCollector collector = new TopKnnCollector(k, Integer.MAX_VALUE);
+    long visited = 0;
+    TotalHits.Relation relation = TotalHits.Relation.EQUAL_TO;
+    for (int doc = acceptIterator.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = acceptIterator.nextDoc()) {
+      if (queryTimeout != null && (visited & 0xFF) == 0 && queryTimeout.shouldExit()) {
+        relation = TotalHits.Relation.GREATER_THAN_OR_EQUAL_TO;
+        break;
+      }
+      if (vectorDocs.docID() < doc) {
+        vectorDocs.advance(doc);
+      }
+      if (vectorDocs.docID() != doc) {
+        continue;
+      }
+      visited++;
+      System.arraycopy(vectors.vectorValue(vectorDocs.index()), 0, docPrefix, 0, queryDims);
+      float score = similarity.compare(query, docPrefix);
+      collector.collect(doc, Float.isNaN(score) ? 0f : score);
+    }
+    TopDocs top = collector.topDocs();
+    return new TopDocs(new TotalHits(visited, relation), top.scoreDocs);
+  }
+
+  @Override
+  protected TopDocs mergeLeafResults(TopDocs[] perLeafResults) {
+    TopDocs merged = TopDocs.merge(k, perLeafResults);
+    if (minScore == Float.NEGATIVE_INFINITY) {
+      return merged;
+    }
+    List<ScoreDoc> kept = new ArrayList<>();
+    for (ScoreDoc hit : merged.scoreDocs) {
+      if (hit.score >= minScore) {
+        kept.add(hit);
+      }
+    }
+    return new TopDocs(merged.totalHits, kept.toArray(ScoreDoc[]::new));
+  }
+
+  @Override
+  public String toString(String field) {
+    return "MatryoshkaKnnQuery[field="
+        + this.field
+        + ", k="
+        + k
+        + ", "
+        + strategy
+        + (minScore == Float.NEGATIVE_INFINITY ? "" : ", minScore=" + minScore)
+        + (filter == null ? "" : ", filter=" + filter)
+        + "]";
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return super.equals(o)
+        && o instanceof MatryoshkaKnnQuery other
+        && Float.compare(minScore, other.minScore) == 0
+        && queryDims == other.queryDims;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(super.hashCode(), minScore, queryDims);
+  }
+}
