@@ -93,8 +93,9 @@ final class FunnelSearcher {
     int count = codes.count();
     for (int start = 0; start < count && collector.earlyTerminated() == false; start += SCAN_CHUNK) {
       int end = Math.min(count, start + SCAN_CHUNK);
+      long allowed = remainingVisits(collector);
       int visited = 0;
-      for (int ord = start; ord < end; ord++) {
+      for (int ord = start; ord < end && visited < allowed; ord++) {
         if (acceptOrds == null || acceptOrds.get(ord)) {
           visited++;
           collector.collect(vectors.ordToDoc(ord), floats.score(ord, queryDims));
@@ -102,6 +103,14 @@ final class FunnelSearcher {
       }
       collector.incVisitedCount(visited);
     }
+  }
+
+  /**
+   * Documents the collector still lets this search visit: Lucene caps visits to decide when to fall
+   * back to exact search, and counts every document the first stage scores as visited.
+   */
+  private static long remainingVisits(KnnCollector collector) {
+    return Math.max(0, collector.visitLimit() - collector.visitedCount());
   }
 
   /** Stage 1 on codes: one sequential pass over the level blocks the stage needs. */
@@ -134,8 +143,9 @@ final class FunnelSearcher {
       if (correctivesInput != null) {
         correctivesInput.readFloats(correctives, 0, 2 * n);
       }
+      long allowed = remainingVisits(collector);
       int visited = 0;
-      for (int i = 0; i < n; i++) {
+      for (int i = 0; i < n && visited < allowed; i++) {
         int ord = start + i;
         if (acceptOrds != null && acceptOrds.get(ord) == false) {
           continue;
@@ -183,8 +193,9 @@ final class FunnelSearcher {
     int count = codes.count();
     for (int start = 0; start < count && collector.earlyTerminated() == false; start += SCAN_CHUNK) {
       int end = Math.min(count, start + SCAN_CHUNK);
+      long allowed = remainingVisits(collector);
       int visited = 0;
-      for (int ord = start; ord < end; ord++) {
+      for (int ord = start; ord < end && visited < allowed; ord++) {
         if (acceptOrds == null || acceptOrds.get(ord)) {
           visited++;
           top.offer(ord, floats.score(ord, stage.dims()));
