@@ -127,7 +127,7 @@ public final class Binarizer {
   public QueryCode encodeQuery(float[] query, FunnelMetric metric) {
     boolean asymmetric = metric == FunnelMetric.ASYMMETRIC;
     int planes = asymmetric ? ASYMMETRIC_QUERY_BITS : layout.bits();
-    float[] y = transform(query, !asymmetric);
+    float[] y = transform(query, true);
     long[][] codes = newCodes(planes);
     float[] correctives = quantize(y, planes, codes);
     return new QueryCode(layout, planes, codes, correctives[0], correctives[1]);

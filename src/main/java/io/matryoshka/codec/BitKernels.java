@@ -26,6 +26,9 @@ public final class BitKernels {
    */
   public static long planeSums(
       long[] query, int queryPlanes, long[] doc, int docOffset, int docPlanes, int wordsPerPlane) {
+    if (docPlanes == 1 && queryPlanes == 4) {
+      return fourBitQueryOneBitDoc(query, doc, docOffset, wordsPerPlane);
+    }
     long sumD = 0;
     long sumQD = 0;
     for (int b = 0; b < docPlanes; b++) {
@@ -38,6 +41,25 @@ public final class BitKernels {
         }
       }
     }
+    return sumQD << 32 | sumD;
+  }
+
+  /** The asymmetric default (4-bit query planes, 1-bit documents) with the loops unrolled. */
+  static long fourBitQueryOneBitDoc(long[] query, long[] doc, int docOffset, int words) {
+    long sumD = 0;
+    long plane0 = 0;
+    long plane1 = 0;
+    long plane2 = 0;
+    long plane3 = 0;
+    for (int w = 0; w < words; w++) {
+      long d = doc[docOffset + w];
+      sumD += Long.bitCount(d);
+      plane0 += Long.bitCount(query[w] & d);
+      plane1 += Long.bitCount(query[words + w] & d);
+      plane2 += Long.bitCount(query[2 * words + w] & d);
+      plane3 += Long.bitCount(query[3 * words + w] & d);
+    }
+    long sumQD = plane0 + (plane1 << 1) + (plane2 << 2) + (plane3 << 3);
     return sumQD << 32 | sumD;
   }
 }
