@@ -127,7 +127,11 @@ public final class Binarizer {
   public QueryCode encodeQuery(float[] query, FunnelMetric metric) {
     boolean asymmetric = metric == FunnelMetric.ASYMMETRIC;
     int planes = asymmetric ? ASYMMETRIC_QUERY_BITS : layout.bits();
-    float[] y = transform(query, true);
+    // Documents' codes estimate y = R(x - c). With more than one bit they estimate it well, and
+    // <q, y> ranks exactly like <q, x>, so the query stays uncentred; <q - c, y> would add a
+    // per-document error <c, y>. One-bit codes keep only signs, and there the centred query ranks
+    // better (measured on real embeddings: recall@10 0.995 vs 0.977 keeping 300 of 60k).
+    float[] y = transform(query, layout.bits() == 1);
     long[][] codes = newCodes(planes);
     float[] correctives = quantize(y, planes, codes);
     return new QueryCode(layout, planes, codes, correctives[0], correctives[1]);

@@ -11,7 +11,15 @@ public final class Fvecs {
   private Fvecs() {}
 
   public static float[][] readFvecs(Path path, int maxRows) throws IOException {
-    ByteBuffer buffer = ByteBuffer.wrap(Files.readAllBytes(path)).order(ByteOrder.LITTLE_ENDIAN);
+    return readFvecs(Files.readAllBytes(path), maxRows, path.toString());
+  }
+
+  public static float[][] readFvecs(java.io.InputStream in, int maxRows, String name) throws IOException {
+    return readFvecs(in.readAllBytes(), maxRows, name);
+  }
+
+  private static float[][] readFvecs(byte[] bytes, int maxRows, String path) throws IOException {
+    ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     int dims = buffer.getInt(0);
     int rows = Math.min(maxRows, buffer.capacity() / (4 * (dims + 1)));
     float[][] out = new float[rows][dims];
