@@ -62,4 +62,53 @@ public final class BitKernels {
     long sumQD = plane0 + (plane1 << 1) + (plane2 << 2) + (plane3 << 3);
     return sumQD << 32 | sumD;
   }
+
+  /**
+   * Adds each document's hamming distance to {@code distances}: {@code docs} consecutive codes of
+   * {@code words} longs each. Scoring a whole chunk in one tight loop, and only then comparing with
+   * the heap, keeps the scan close to memory speed.
+   */
+  public static void hammingChunk(long[] query, long[] column, int docs, int words, int[] distances) {
+    if (words == 1) {
+      long q = query[0];
+      for (int doc = 0; doc < docs; doc++) {
+        distances[doc] += Long.bitCount(q ^ column[doc]);
+      }
+      return;
+    }
+    for (int doc = 0, offset = 0; doc < docs; doc++, offset += words) {
+      int distance = 0;
+      for (int w = 0; w < words; w++) {
+        distance += Long.bitCount(query[w] ^ column[offset + w]);
+      }
+      distances[doc] += distance;
+    }
+  }
+
+  /**
+   * Adds each document's {@link #planeSums} to {@code sums}, for 4-bit query planes against
+   * one-bit documents: the asymmetric first stage.
+   */
+  public static void fourBitQueryOneBitDocChunk(
+      long[] query, long[] column, int docs, int words, long[] sums) {
+    if (words == 1) {
+      long q0 = query[0];
+      long q1 = query[1];
+      long q2 = query[2];
+      long q3 = query[3];
+      for (int doc = 0; doc < docs; doc++) {
+        long d = column[doc];
+        long sumQD =
+            Long.bitCount(q0 & d)
+                + ((long) Long.bitCount(q1 & d) << 1)
+                + ((long) Long.bitCount(q2 & d) << 2)
+                + ((long) Long.bitCount(q3 & d) << 3);
+        sums[doc] += sumQD << 32 | Long.bitCount(d);
+      }
+      return;
+    }
+    for (int doc = 0, offset = 0; doc < docs; doc++, offset += words) {
+      sums[doc] += fourBitQueryOneBitDoc(query, column, offset, words);
+    }
+  }
 }

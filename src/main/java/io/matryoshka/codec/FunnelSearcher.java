@@ -134,6 +134,9 @@ final class FunnelSearcher {
     float[] correctives = bits > 1 ? new float[2 * SCAN_CHUNK] : null;
 
     TopCandidates top = new TopCandidates(stage.candidates());
+    int[] distances = new int[SCAN_CHUNK];
+    long[] sums = new long[SCAN_CHUNK];
+    float[] scores = new float[SCAN_CHUNK];
     int count = codes.count();
     for (int start = 0; start < count; start += SCAN_CHUNK) {
       int n = Math.min(SCAN_CHUNK, count - start);
@@ -143,39 +146,51 @@ final class FunnelSearcher {
       if (correctivesInput != null) {
         correctivesInput.readFloats(correctives, 0, 2 * n);
       }
+      if (plainHamming) {
+        Arrays.fill(distances, 0, n, 0);
+        for (int level = 0; level <= lastLevel; level++) {
+          BitKernels.hammingChunk(query.levelCode(level), chunk[level], n, wordsPerDoc[level], distances);
+        }
+        for (int i = 0; i < n; i++) {
+          scores[i] = query.hammingScore(lastLevel, distances[i]);
+        }
+      } else {
+        Arrays.fill(sums, 0, n, 0L);
+        for (int level = 0; level <= lastLevel; level++) {
+          if (bits == 1 && query.planes() == Binarizer.ASYMMETRIC_QUERY_BITS) {
+            BitKernels.fourBitQueryOneBitDocChunk(query.levelCode(level), chunk[level], n, wordsPerDoc[level], sums);
+          } else {
+            for (int i = 0; i < n; i++) {
+              sums[i] +=
+                  BitKernels.planeSums(
+                      query.levelCode(level),
+                      query.planes(),
+                      chunk[level],
+                      i * wordsPerDoc[level],
+                      bits,
+                      layout.wordsPerPlane(level));
+            }
+          }
+        }
+        for (int i = 0; i < n; i++) {
+          float lower = correctives == null ? -1f : correctives[2 * i];
+          float step = correctives == null ? 2f : correctives[2 * i + 1];
+          scores[i] = query.estimate(lastLevel, sums[i], lower, step);
+        }
+      }
       long allowed = remainingVisits(collector);
       int visited = 0;
+      float threshold = top.minCompetitiveScore();
       for (int i = 0; i < n && visited < allowed; i++) {
         int ord = start + i;
         if (acceptOrds != null && acceptOrds.get(ord) == false) {
           continue;
         }
         visited++;
-        float score;
-        if (plainHamming) {
-          int distance = 0;
-          for (int level = 0; level <= lastLevel; level++) {
-            distance +=
-                BitKernels.hamming(query.levelCode(level), chunk[level], i * wordsPerDoc[level], wordsPerDoc[level]);
-          }
-          score = query.hammingScore(lastLevel, distance);
-        } else {
-          long sums = 0;
-          for (int level = 0; level <= lastLevel; level++) {
-            sums +=
-                BitKernels.planeSums(
-                    query.levelCode(level),
-                    query.planes(),
-                    chunk[level],
-                    i * wordsPerDoc[level],
-                    bits,
-                    layout.wordsPerPlane(level));
-          }
-          float lower = correctives == null ? -1f : correctives[2 * i];
-          float step = correctives == null ? 2f : correctives[2 * i + 1];
-          score = query.estimate(lastLevel, sums, lower, step);
+        if (scores[i] > threshold) {
+          top.offer(ord, scores[i]);
+          threshold = top.minCompetitiveScore();
         }
-        top.offer(ord, score);
       }
       collector.incVisitedCount(visited);
       if (collector.earlyTerminated()) {
