@@ -15,10 +15,10 @@ public final class Binarizer {
   private final CodeLayout layout;
   private final VectorSimilarityFunction similarity;
   private final float[] centroid;
-  private final float[] rotation; // row-major dims x dims, or null for the identity
+  private final float[][] rotation; // rows of the rotation, or null for the identity
 
   public Binarizer(
-      CodeLayout layout, VectorSimilarityFunction similarity, float[] centroid, float[] rotation) {
+      CodeLayout layout, VectorSimilarityFunction similarity, float[] centroid, float[][] rotation) {
     this.layout = layout;
     this.similarity = similarity;
     this.centroid = centroid;
@@ -51,13 +51,10 @@ public final class Binarizer {
     return rotation == null ? x : rotate(rotation, x);
   }
 
-  static float[] rotate(float[] matrix, float[] x) {
-    int dims = x.length;
-    float[] out = new float[dims];
-    for (int row = 0; row < dims; row++) {
-      out[row] =
-          org.apache.lucene.util.VectorUtil.dotProduct(
-              java.util.Arrays.copyOfRange(matrix, row * dims, (row + 1) * dims), x);
+  static float[] rotate(float[][] rows, float[] x) {
+    float[] out = new float[rows.length];
+    for (int row = 0; row < rows.length; row++) {
+      out[row] = org.apache.lucene.util.VectorUtil.dotProduct(rows[row], x);
     }
     return out;
   }

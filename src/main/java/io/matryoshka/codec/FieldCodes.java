@@ -89,6 +89,8 @@ public final class FieldCodes {
       correctivesOffset = meta.readVLong();
       checkBlock(correctivesOffset, (long) count * layout.correctiveBytesPerDoc(), dataLength, metaForErrors);
       rotationOffset = meta.readVLong();
+      long rotationBytes = rotation == Rotation.NONE ? 0 : (long) dims * dims * Float.BYTES;
+      checkBlock(rotationOffset, rotationBytes, dataLength, metaForErrors);
     }
     return new FieldCodes(
         similarity, count, layout, rotation, centroid, levelOffsets, correctivesOffset, rotationOffset);
@@ -133,9 +135,9 @@ public final class FieldCodes {
     return (long) count * layout.correctiveBytesPerDoc();
   }
 
-  /** All bytes this field's codes take in {@code .veb}. */
+  /** All bytes this field's codes (and rotation) take in {@code .veb}. */
   public long totalBytes() {
-    long sum = correctivesBytes();
+    long sum = correctivesBytes() + rotationBytes();
     for (int level = 0; level < layout.levels(); level++) {
       sum += levelBytes(level);
     }
@@ -150,9 +152,35 @@ public final class FieldCodes {
     return correctivesOffset;
   }
 
-  /** The binarizer queries must use to meet this segment's codes. */
-  Binarizer binarizer() {
-    return new Binarizer(layout, similarity, centroid, null);
+  /**
+   * The binarizer queries must use to meet this segment's codes. The rotation (dims x dims floats)
+   * is read from the data file on first use and kept on heap for the segment's lifetime.
+   */
+  Binarizer binarizer(IndexInput data) throws IOException {
+    return new Binarizer(layout, similarity, centroid, rotationRows(data));
+  }
+
+  private volatile float[][] rotationRows;
+
+  private float[][] rotationRows(IndexInput data) throws IOException {
+    if (rotation == Rotation.NONE || count == 0) {
+      return null;
+    }
+    float[][] rows = rotationRows;
+    if (rows == null) {
+      int dims = layout.dims();
+      float[] flat = new float[dims * dims];
+      IndexInput in = data.slice("rotation", rotationOffset, (long) flat.length * Float.BYTES);
+      in.readFloats(flat, 0, flat.length);
+      rows = PcaRotation.rows(flat, dims);
+      rotationRows = rows;
+    }
+    return rows;
+  }
+
+  /** Bytes of the stored rotation matrix (0 without rotation). */
+  public long rotationBytes() {
+    return rotation == Rotation.NONE || count == 0 ? 0 : (long) layout.dims() * layout.dims() * Float.BYTES;
   }
 
   /** Random access to one level's block. */

@@ -53,6 +53,16 @@ final class FunnelSearcher {
               + " dims nor one of its nested dims "
               + Arrays.toString(layout.nestedDims()));
     }
+    if (queryDims != layout.dims() && codes.rotation() != Rotation.NONE) {
+      throw new IllegalArgumentException(
+          "a query vector of "
+              + queryDims
+              + " dims is a prefix, but with rotation ["
+              + codes.rotation()
+              + "] nested dims are levels of the rotated space, not prefixes of the model's vectors: query with all "
+              + layout.dims()
+              + " dims");
+    }
     Bits acceptOrds = vectors.getAcceptOrds(acceptDocs.bits());
     FloatPrefixScorer floats = new FloatPrefixScorer(vectors, target, codes.similarity());
     if (strategy != null && strategy.exact()) {
@@ -118,7 +128,7 @@ final class FunnelSearcher {
       float[] target, FunnelStage stage, Bits acceptOrds, KnnCollector collector)
       throws IOException {
     int lastLevel = layout.levelEndingAt(stage.dims());
-    QueryCode query = codes.binarizer().encodeQuery(target, stage.metric());
+    QueryCode query = codes.binarizer(data).encodeQuery(target, stage.metric());
     boolean plainHamming = query.isPlainHamming();
     int bits = layout.bits();
     IndexInput[] levelInputs = new IndexInput[lastLevel + 1];
@@ -225,7 +235,7 @@ final class FunnelSearcher {
   private int[] rescoreCodes(float[] target, FunnelStage stage, int[] candidates)
       throws IOException {
     int lastLevel = layout.levelEndingAt(stage.dims());
-    QueryCode query = codes.binarizer().encodeQuery(target, stage.metric());
+    QueryCode query = codes.binarizer(data).encodeQuery(target, stage.metric());
     int bits = layout.bits();
     RandomAccessInput[] levels = new RandomAccessInput[lastLevel + 1];
     long[][] docWords = new long[lastLevel + 1][];

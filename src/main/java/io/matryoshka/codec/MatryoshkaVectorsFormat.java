@@ -67,6 +67,10 @@ import org.apache.lucene.index.SegmentWriteState;
  * {@code b > 1} bits, each coordinate is quantized uniformly to {@code 0 .. 2^b - 1} on the
  * document's own {@code [min(y), max(y)]}; the correctives restore {@code y ~ lower + step * q}.
  *
+ * <p>With rotation {@code pca}, {@code R}'s rows are the principal axes of the segment's centred
+ * vectors (a deterministic sample of at most 4,096), most variance first, learned at every flush
+ * and merge; nested levels are then prefixes of the rotated coordinates. Floats stay unrotated.
+ *
  * <p>The segment keeps everything it needs to be read: the public no-arg instance (the one
  * Lucene's SPI loads by {@link #NAME}) reads every variant this format wrote.
  */
@@ -116,9 +120,6 @@ public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
     this.nestedDims = nestedDims == null ? null : nestedDims.clone();
     this.bits = bits;
     this.rotation = rotation == null ? Rotation.NONE : rotation;
-    if (this.rotation != Rotation.NONE) {
-      throw new IllegalArgumentException("rotation [" + this.rotation + "] is not supported yet");
-    }
   }
 
   /** Throws unless {@code nestedDims} is strictly ascending, within 1..dims, ending at dims. */

@@ -38,8 +38,11 @@ final class SegmentCodeWriter {
       return new SegmentCodes(new float[layout.dims()], new long[layout.levels()], 0, 0);
     }
     float[] centroid = centroid(count, passes);
-    float[] rotationMatrix = null; // rotation learning arrives with Rotation.PCA support
-    Binarizer binarizer = new Binarizer(layout, similarity, centroid, rotationMatrix);
+    float[][] rotationRows =
+        rotation == Rotation.PCA
+            ? PcaRotation.learn(count, layout.dims(), similarity, centroid, passes)
+            : null;
+    Binarizer binarizer = new Binarizer(layout, similarity, centroid, rotationRows);
 
     int levels = layout.levels();
     IndexOutput[] levelTemps = new IndexOutput[levels];
@@ -77,6 +80,14 @@ final class SegmentCodeWriter {
         correctivesTemp = null;
       }
       long rotationOffset = 0;
+      if (rotationRows != null) {
+        rotationOffset = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
+        for (float[] row : rotationRows) {
+          for (float value : row) {
+            data.writeInt(Float.floatToIntBits(value));
+          }
+        }
+      }
       return new SegmentCodes(centroid, levelOffsets, correctivesOffset, rotationOffset);
     } finally {
       // On success every temp was appended (and deleted) and set to null.

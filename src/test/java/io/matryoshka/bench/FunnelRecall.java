@@ -60,11 +60,13 @@ public final class FunnelRecall {
       Path dir = Files.createTempDirectory("funnel-recall");
       try (Directory directory = new MMapDirectory(dir)) {
         long t0 = System.nanoTime();
-        index(directory, docs, new MatryoshkaVectorsFormat(nested, bits, Rotation.NONE));
-        System.out.printf(Locale.ROOT, "%nbits=%d nested=%s indexed+merged in %.1f s%n", bits, Arrays.toString(nested), (System.nanoTime() - t0) / 1e9);
+        Rotation rotation = Rotation.fromWireName(System.getProperty("rotation", "none"));
+        index(directory, docs, new MatryoshkaVectorsFormat(nested, bits, rotation));
+        System.out.printf(Locale.ROOT, "%nbits=%d nested=%s rotation=%s indexed+merged in %.1f s%n", bits, Arrays.toString(nested), rotation, (System.nanoTime() - t0) / 1e9);
         try (DirectoryReader reader = DirectoryReader.open(directory)) {
           IndexSearcher searcher = new IndexSearcher(reader);
-          for (Funnel funnel : funnels(nested, dims, bits)) {
+          List<Funnel> funnels = rotation == Rotation.NONE ? funnels(nested, dims, bits) : rotatedFunnels(nested, dims);
+          for (Funnel funnel : funnels) {
             measure(searcher, funnel, query, truth, dims);
           }
         }
@@ -72,6 +74,21 @@ public final class FunnelRecall {
         IOUtils.rm(dir);
       }
     }
+  }
+
+  /** With a rotation the leading code levels carry the ranking: short first stages, long later ones. */
+  static List<Funnel> rotatedFunnels(int[] nested, int dims) {
+    List<Funnel> out = new ArrayList<>();
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE));
+    for (int first : new int[] {nested[0], nested[1]}) {
+      for (int keep : new int[] {1000, 2000, 5000}) {
+        for (int second : new int[] {nested[nested.length - 2], dims}) {
+          out.add(new Funnel(List.of(new FunnelStage(first, FunnelMetric.ASYMMETRIC, keep), new FunnelStage(second, FunnelMetric.ASYMMETRIC, 300), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+        }
+      }
+    }
+    out.add(new Funnel(List.of(new FunnelStage(dims, FunnelMetric.ASYMMETRIC, 300), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+    return out;
   }
 
   static List<Funnel> funnels(int[] nested, int dims, int bits) {
