@@ -183,14 +183,24 @@ public final class FieldCodes {
     return rotation == Rotation.NONE || count == 0 ? 0 : (long) layout.dims() * layout.dims() * Float.BYTES;
   }
 
-  /** Random access to one level's block. */
-  RandomAccessInput levelSlice(IndexInput data, int level) throws IOException {
-    return data.randomAccessSlice(levelOffsets[level], levelBytes(level));
+  /** Bytes of one bit plane of one level: every document's words of that plane. */
+  long planeBytes(int level) {
+    return (long) count * layout.bytesPerPlane(level);
   }
 
-  /** Sequential access to one level's block. */
-  IndexInput levelInput(IndexInput data, int level) throws IOException {
-    return data.slice("level" + level, levelOffsets[level], levelBytes(level));
+  /** Start of {@code plane} of {@code level}: a level's planes follow each other, plane 0 first. */
+  long planeOffset(int level, int plane) {
+    return levelOffsets[level] + plane * planeBytes(level);
+  }
+
+  /** Random access to one bit plane of one level. */
+  RandomAccessInput planeSlice(IndexInput data, int level, int plane) throws IOException {
+    return data.randomAccessSlice(planeOffset(level, plane), planeBytes(level));
+  }
+
+  /** Sequential access to one bit plane of one level. */
+  IndexInput planeInput(IndexInput data, int level, int plane) throws IOException {
+    return data.slice("level" + level + "_plane" + plane, planeOffset(level, plane), planeBytes(level));
   }
 
   RandomAccessInput correctivesSlice(IndexInput data) throws IOException {

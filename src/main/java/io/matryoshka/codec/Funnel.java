@@ -37,11 +37,11 @@ public final class Funnel {
   /**
    * Checks the funnel's shape against a query: stages narrow (candidates never grow), dims never
    * exceed the query's, code stages use stored nested levels, the last stage is a float stage on
-   * the query's full length.
+   * the query's full length, code stages read 1 bit or all of the field's bits.
    *
    * @throws IllegalArgumentException naming the stage and what is wrong with it
    */
-  public void validate(int queryDims, int[] nestedDims) {
+  public void validate(int queryDims, int[] nestedDims, int fieldBits) {
     for (int i = 0; i < stages.size(); i++) {
       FunnelStage stage = stages.get(i);
       String where = "funnel stage [" + i + "] (" + stage + ")";
@@ -56,6 +56,14 @@ public final class Funnel {
                 + Arrays.toString(nestedDims)
                 + ", not for "
                 + stage.dims());
+      }
+      if (stage.bits() > 1 && stage.bits() != fieldBits) {
+        throw new IllegalArgumentException(
+            where + ": [bits] must be 1 (the sign plane) or the field's " + fieldBits + " bits");
+      }
+      if (stage.bits() > fieldBits) {
+        throw new IllegalArgumentException(
+            where + ": [bits] " + stage.bits() + " exceeds the field's " + fieldBits + " bits");
       }
       if (i > 0 && stage.candidates() > stages.get(i - 1).candidates()) {
         throw new IllegalArgumentException(
@@ -87,19 +95,23 @@ public final class Funnel {
 
   /**
    * The funnel used when a query gives none: an asymmetric code stage on the longest nested level
-   * the query covers keeps {@code ceil(k * oversample)} documents for the exact float stage; when
-   * the field has shorter nested levels, a first asymmetric stage on the shortest one keeps {@link
-   * #FIRST_STAGE_FACTOR} times that many, so the longer codes are read only for survivors.
+   * the query covers, reading all the field's bits, keeps {@code ceil(k * oversample)} documents
+   * for the exact float stage. When the field has a shorter nested level, a first asymmetric stage
+   * reads only its sign plane ({@code nested[0] / 8} bytes per document) and keeps {@link
+   * #FIRST_STAGE_FACTOR} times that many, so longer codes are read only for survivors.
    *
    * <p>Chosen by measurement on 60,594 real bge-small-en-v1.5 vectors (384 dims, 1,000 queries,
-   * recall@10 against exact float search; see {@code docs/funnel-defaults.md}): asymmetric on all
-   * 384 bits keeping 300 reaches 0.995, keeping 100 reaches 0.967, symmetric hamming keeping 300
-   * only 0.969 and needs 1,000 for 0.994.
+   * recall@10 against exact float search; see {@code docs/funnel-defaults.md}): without rotation,
+   * asymmetric on all 384 sign bits keeping 300 reaches 0.995 (keeping 100: 0.967; symmetric
+   * hamming needs 1,000 for 0.994); with pca and 4 bits, the 64-dim sign plane keeping 5,000 then
+   * all 4 bits of 384 dims keeping 300 reach 0.993.
    *
    * @param nestedDims the field's stored nested levels, ascending
    * @param queryDims the query's length: the field's dims or one of its nested dims
+   * @param fieldBits bits per dimension the field stores
    */
-  public static Funnel defaultFor(int[] nestedDims, int queryDims, int k, float oversample) {
+  public static Funnel defaultFor(
+      int[] nestedDims, int queryDims, int k, float oversample, int fieldBits) {
     if (!(oversample >= 1f)) {
       throw new IllegalArgumentException("[oversample] must be >= 1, got " + oversample);
     }
@@ -114,7 +126,8 @@ public final class Funnel {
     if (longestLevel > 0) {
       if (nestedDims[0] < longestLevel) {
         long firstKeep = Math.min(Integer.MAX_VALUE, (long) rerank * FIRST_STAGE_FACTOR);
-        stages.add(new FunnelStage(nestedDims[0], FunnelMetric.ASYMMETRIC, (int) firstKeep));
+        int signPlaneOnly = fieldBits > 1 ? 1 : 0;
+        stages.add(new FunnelStage(nestedDims[0], FunnelMetric.ASYMMETRIC, (int) firstKeep, signPlaneOnly));
       }
       stages.add(new FunnelStage(longestLevel, FunnelMetric.ASYMMETRIC, rerank));
     }
@@ -123,7 +136,7 @@ public final class Funnel {
   }
 
   /** Survivors of a first, shorter code stage per candidate of the full-length code stage. */
-  static final int FIRST_STAGE_FACTOR = 10;
+  static final int FIRST_STAGE_FACTOR = 16;
 
   /** Same cap as Elasticsearch's rescoring window. */
   static final int MAX_DEFAULT_RERANK = 10_000;

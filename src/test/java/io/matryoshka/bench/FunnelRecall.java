@@ -65,7 +65,8 @@ public final class FunnelRecall {
         System.out.printf(Locale.ROOT, "%nbits=%d nested=%s rotation=%s indexed+merged in %.1f s%n", bits, Arrays.toString(nested), rotation, (System.nanoTime() - t0) / 1e9);
         try (DirectoryReader reader = DirectoryReader.open(directory)) {
           IndexSearcher searcher = new IndexSearcher(reader);
-          List<Funnel> funnels = rotation == Rotation.NONE ? funnels(nested, dims, bits) : rotatedFunnels(nested, dims);
+          boolean layered = rotation != Rotation.NONE || Boolean.getBoolean("layered");
+          List<Funnel> funnels = layered ? rotatedFunnels(nested, dims, bits) : funnels(nested, dims, bits);
           for (Funnel funnel : funnels) {
             measure(searcher, funnel, query, truth, dims);
           }
@@ -76,14 +77,19 @@ public final class FunnelRecall {
     }
   }
 
-  /** With a rotation the leading code levels carry the ranking: short first stages, long later ones. */
-  static List<Funnel> rotatedFunnels(int[] nested, int dims) {
+  /**
+   * With a rotation the leading code levels carry the ranking: a sign-plane first stage on a short
+   * level, then all planes of a longer level for the survivors.
+   */
+  static List<Funnel> rotatedFunnels(int[] nested, int dims, int bits) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits));
     for (int first : new int[] {nested[0], nested[1]}) {
-      for (int keep : new int[] {1000, 2000, 5000}) {
+      for (int keep : new int[] {2000, 5000, 10000}) {
         for (int second : new int[] {nested[nested.length - 2], dims}) {
-          out.add(new Funnel(List.of(new FunnelStage(first, FunnelMetric.ASYMMETRIC, keep), new FunnelStage(second, FunnelMetric.ASYMMETRIC, 300), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+          for (int secondKeep : new int[] {100, 300}) {
+            out.add(new Funnel(List.of(new FunnelStage(first, FunnelMetric.ASYMMETRIC, keep, 1), new FunnelStage(second, FunnelMetric.ASYMMETRIC, secondKeep), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+          }
         }
       }
     }
@@ -93,7 +99,7 @@ public final class FunnelRecall {
 
   static List<Funnel> funnels(int[] nested, int dims, int bits) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits));
     for (FunnelMetric metric : new FunnelMetric[] {FunnelMetric.HAMMING, FunnelMetric.ASYMMETRIC}) {
       if (bits > 1 && metric == FunnelMetric.HAMMING) {
         continue;
