@@ -91,7 +91,6 @@ public class YamlRestSuiteIT {
             if (expected.getMessage() == null || expected.getMessage().startsWith(lastStep) == false) {
                 throw new AssertionError("must fail at its last step (" + lastStep + "...) but failed elsewhere", expected);
             }
-            System.out.println("[it] failed as it must: " + expected.getMessage().lines().findFirst().orElse(""));
             return;
         }
         throw new AssertionError(suite.path() + " / " + testName + " passed, but the runner must reject it");
