@@ -162,6 +162,7 @@ public final class ElasticsearchNode {
         pb.environment().put("ES_TMPDIR", dir.resolve("tmp").toString());
         pb.environment().put("ES_JAVA_OPTS", "-Xms" + heap + " -Xmx" + heap);
         pb.environment().put("HOME", dir.toString());
+        NodeProcesses.checkNotShuttingDown();
         try {
             process = pb.start();
             process.getOutputStream().close(); // no terminal input: like </dev/null

@@ -20,6 +20,7 @@ final class NodeProcesses {
 
     private static final Set<ElasticsearchNode> RUNNING = new LinkedHashSet<>();
     private static boolean hookInstalled;
+    private static volatile boolean shuttingDown;
 
     private NodeProcesses() {}
 
@@ -35,7 +36,15 @@ final class NodeProcesses {
         RUNNING.remove(node);
     }
 
+    /** Refuses to launch a node once the JVM is exiting (the hook would not see it). */
+    static void checkNotShuttingDown() {
+        if (shuttingDown) {
+            throw new IllegalStateException("the test JVM is shutting down: not starting another node");
+        }
+    }
+
     private static void stopAll() {
+        shuttingDown = true;
         List<ElasticsearchNode> nodes;
         synchronized (NodeProcesses.class) {
             nodes = new ArrayList<>(RUNNING);
