@@ -37,18 +37,26 @@ public final class Binarizer {
   public float[] transform(float[] vector, boolean center) {
     int dims = layout.dims();
     float[] x = new float[dims];
-    float norm = 1f;
-    if (similarity == VectorSimilarityFunction.COSINE) {
-      double sum = 0;
-      for (int i = 0; i < dims; i++) {
-        sum += (double) vector[i] * vector[i];
-      }
-      norm = sum > 0 ? (float) Math.sqrt(sum) : 1f;
-    }
+    double scale = unitScale(vector, similarity);
     for (int i = 0; i < dims; i++) {
-      x[i] = vector[i] / norm - (center ? centroid[i] : 0f);
+      x[i] = (float) (vector[i] * scale) - (center ? centroid[i] : 0f);
     }
     return rotation == null ? x : rotate(rotation, x);
+  }
+
+  /**
+   * The factor that L2-normalises {@code vector} under cosine (whose codes and centroid live on the
+   * unit sphere), 1 for the other similarities and for a zero vector.
+   */
+  static double unitScale(float[] vector, VectorSimilarityFunction similarity) {
+    if (similarity != VectorSimilarityFunction.COSINE) {
+      return 1;
+    }
+    double sum = 0;
+    for (float v : vector) {
+      sum += (double) v * v;
+    }
+    return sum > 0 ? 1 / Math.sqrt(sum) : 1;
   }
 
   static float[] rotate(float[][] rows, float[] x) {

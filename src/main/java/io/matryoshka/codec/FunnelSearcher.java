@@ -100,6 +100,23 @@ final class FunnelSearcher {
   private void scoreAllExactly(
       FloatPrefixScorer floats, int queryDims, Bits acceptOrds, KnnCollector collector)
       throws IOException {
+    forEachAcceptedOrd(
+        acceptOrds,
+        collector,
+        ord -> collector.collect(vectors.ordToDoc(ord), floats.score(ord, queryDims)));
+  }
+
+  @FunctionalInterface
+  private interface OrdConsumer {
+    void accept(int ord) throws IOException;
+  }
+
+  /**
+   * Visits every accepted ord in order, chunk by chunk, counting visits on the collector and
+   * stopping where it says so (visit limit, timeout).
+   */
+  private void forEachAcceptedOrd(Bits acceptOrds, KnnCollector collector, OrdConsumer consumer)
+      throws IOException {
     int count = codes.count();
     for (int start = 0; start < count && collector.earlyTerminated() == false; start += SCAN_CHUNK) {
       int end = Math.min(count, start + SCAN_CHUNK);
@@ -108,7 +125,7 @@ final class FunnelSearcher {
       for (int ord = start; ord < end && visited < allowed; ord++) {
         if (acceptOrds == null || acceptOrds.get(ord)) {
           visited++;
-          collector.collect(vectors.ordToDoc(ord), floats.score(ord, queryDims));
+          consumer.accept(ord);
         }
       }
       collector.incVisitedCount(visited);
@@ -216,19 +233,7 @@ final class FunnelSearcher {
       FloatPrefixScorer floats, FunnelStage stage, Bits acceptOrds, KnnCollector collector)
       throws IOException {
     TopCandidates top = new TopCandidates(stage.candidates());
-    int count = codes.count();
-    for (int start = 0; start < count && collector.earlyTerminated() == false; start += SCAN_CHUNK) {
-      int end = Math.min(count, start + SCAN_CHUNK);
-      long allowed = remainingVisits(collector);
-      int visited = 0;
-      for (int ord = start; ord < end && visited < allowed; ord++) {
-        if (acceptOrds == null || acceptOrds.get(ord)) {
-          visited++;
-          top.offer(ord, floats.score(ord, stage.dims()));
-        }
-      }
-      collector.incVisitedCount(visited);
-    }
+    forEachAcceptedOrd(acceptOrds, collector, ord -> top.offer(ord, floats.score(ord, stage.dims())));
     return top.ordsAscending();
   }
 

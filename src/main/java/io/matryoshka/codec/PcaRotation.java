@@ -45,14 +45,7 @@ final class PcaRotation {
             return;
           }
           sampled[0]++;
-          double scale = 1;
-          if (similarity == VectorSimilarityFunction.COSINE) {
-            double norm = 0;
-            for (float v : vector) {
-              norm += (double) v * v;
-            }
-            scale = norm > 0 ? 1 / Math.sqrt(norm) : 1;
-          }
+          double scale = Binarizer.unitScale(vector, similarity);
           for (int i = 0; i < dims; i++) {
             centred[i] = vector[i] * scale - centroid[i];
           }

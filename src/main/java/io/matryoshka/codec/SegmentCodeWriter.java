@@ -114,14 +114,7 @@ final class SegmentCodeWriter {
     double[] sums = new double[dims];
     passes.forEach(
         vector -> {
-          double scale = 1;
-          if (similarity == VectorSimilarityFunction.COSINE) {
-            double norm = 0;
-            for (float v : vector) {
-              norm += (double) v * v;
-            }
-            scale = norm > 0 ? 1 / Math.sqrt(norm) : 1;
-          }
+          double scale = Binarizer.unitScale(vector, similarity);
           for (int i = 0; i < dims; i++) {
             sums[i] += vector[i] * scale;
           }
