@@ -101,7 +101,7 @@ public final class Funnel {
    * #FIRST_STAGE_FACTOR} times that many, so longer codes are read only for survivors.
    *
    * <p>Chosen by measurement on 60,594 real bge-small-en-v1.5 vectors (384 dims, 1,000 queries,
-   * recall@10 against exact float search; see {@code docs/funnel-defaults.md}): without rotation,
+   * recall@10 against exact float search; see {@code src/bench/funnel-defaults.md}): without rotation,
    * asymmetric on all 384 sign bits keeping 300 reaches 0.995 (keeping 100: 0.967; symmetric
    * hamming needs 1,000 for 0.994); with pca and 4 bits, the 64-dim sign plane keeping 5,000 then
    * all 4 bits of 384 dims keeping 300 reach 0.993.

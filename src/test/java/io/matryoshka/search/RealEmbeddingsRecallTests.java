@@ -34,7 +34,7 @@ import org.junit.BeforeClass;
 /**
  * Recall@10 of funnels on real embeddings: a 4,000-document slice of the Debian bge-small set in
  * test resources, exact ground truth computed here by brute force. The full 60,594-document set is
- * measured by {@code io.matryoshka.bench.FunnelRecall} (see docs/funnel-defaults.md).
+ * measured by {@code io.matryoshka.bench.FunnelRecall} (see src/bench/funnel-defaults.md).
  */
 @LuceneTestCase.SuppressSysoutChecks(bugUrl = "Elasticsearch formats log a native-access warning")
 public class RealEmbeddingsRecallTests extends LuceneTestCase {
@@ -129,7 +129,7 @@ public class RealEmbeddingsRecallTests extends LuceneTestCase {
     double pca = recall(new MatryoshkaVectorsFormat(nested, 4, Rotation.PCA), funnel, 1);
     double none = recall(new MatryoshkaVectorsFormat(nested, 4, Rotation.NONE), funnel, 1);
     // Measured 0.9745 vs 0.835 on this slice. On the full 60k set the same shape (keep 5,000 then
-    // 300) reaches 0.993: see docs/funnel-defaults.md.
+    // 300) reaches 0.993: see src/bench/funnel-defaults.md.
     assertTrue("pca " + pca + " none " + none, pca >= 0.96);
     assertTrue("pca " + pca + " none " + none, pca > none + 0.1);
   }
