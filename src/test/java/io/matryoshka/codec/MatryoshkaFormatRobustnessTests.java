@@ -1,0 +1,540 @@
+package io.matryoshka.codec;
+
+import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.ID;
+import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.addDoc;
+import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.assertCodes;
+import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.codec;
+import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.config;
+import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.mergingPolicy;
+import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.randomVector;
+
+import io.matryoshka.codec.CodeFiles.FieldMeta;
+import io.matryoshka.search.MatryoshkaKnnQuery;
+import java.io.EOFException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import org.apache.lucene.index.CheckIndex;
+import org.apache.lucene.index.CodecReader;
+import org.apache.lucene.index.CorruptIndexException;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.FilterMergePolicy;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.IndexFormatTooNewException;
+import org.apache.lucene.index.IndexFormatTooOldException;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NoMergePolicy;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.SegmentReader;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.ByteBuffersDirectory;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.IOContext;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.store.IndexOutput;
+import org.apache.lucene.tests.util.LuceneTestCase;
+import org.apache.lucene.tests.util.TestUtil;
+import org.apache.lucene.util.IOSupplier;
+import org.elasticsearch.common.logging.LogConfigurator;
+
+/**
+ * The format under damage and at the edges: a flipped byte or a truncation in each of its files,
+ * 4096 dims, segments where the field has no vectors, fully deleted segments, and reopening.
+ */
+@LuceneTestCase.SuppressSysoutChecks(bugUrl = "Elasticsearch formats log a native-access warning")
+public class MatryoshkaFormatRobustnessTests extends LuceneTestCase {
+  static {
+    LogConfigurator.configureESLogging();
+  }
+
+  private static final int[] NESTED = {8, 64, 100};
+
+  // ---------------------------------------------------------------- corruption
+
+  /** One committed segment in a plain in-memory directory, no compound file. */
+  private Directory corruptibleIndex(int bits) throws IOException {
+    Directory dir = new ByteBuffersDirectory();
+    try (IndexWriter writer = new IndexWriter(dir, config(codec(NESTED, bits)))) {
+      for (int id = 0; id < 200; id++) {
+        addDoc(writer, id, randomVector(100, 0.5f), VectorSimilarityFunction.EUCLIDEAN, null, null);
+      }
+      writer.commit();
+    }
+    return dir;
+  }
+
+  private static String fileEndingWith(Directory dir, String extension) throws IOException {
+    List<String> found = new ArrayList<>();
+    for (String name : dir.listAll()) {
+      if (name.endsWith("." + extension)) {
+        found.add(name);
+      }
+    }
+    assertEquals("files ending with ." + extension + ": " + found, 1, found.size());
+    return found.get(0);
+  }
+
+  /** A copy of {@code dir} where {@code victim} is changed by {@code damage}. */
+  private static Directory copyWith(Directory dir, String victim, java.util.function.UnaryOperator<byte[]> damage)
+      throws IOException {
+    Directory copy = new ByteBuffersDirectory();
+    for (String name : dir.listAll()) {
+      byte[] bytes;
+      try (IndexInput in = dir.openInput(name, IOContext.DEFAULT)) {
+        bytes = new byte[Math.toIntExact(in.length())];
+        in.readBytes(bytes, 0, bytes.length);
+      }
+      if (name.equals(victim)) {
+        bytes = damage.apply(bytes);
+      }
+      try (IndexOutput out = copy.createOutput(name, IOContext.DEFAULT)) {
+        out.writeBytes(bytes, bytes.length);
+      }
+    }
+    return copy;
+  }
+
+  private static java.util.function.UnaryOperator<byte[]> flipByteAt(int position) {
+    return bytes -> {
+      byte[] copy = bytes.clone();
+      copy[position] ^= (byte) (1 + random().nextInt(255));
+      return copy;
+    };
+  }
+
+  private static java.util.function.UnaryOperator<byte[]> truncateTo(int length) {
+    return bytes -> Arrays.copyOf(bytes, length);
+  }
+
+  private static long fileLength(Directory dir, String name) throws IOException {
+    return dir.fileLength(name);
+  }
+
+  /** Checksums of every file of every segment, as merges and CheckIndex run them. */
+  private static void checkIntegrity(DirectoryReader reader) throws IOException {
+    for (LeafReaderContext ctx : reader.leaves()) {
+      ((CodecReader) ctx.reader()).checkIntegrity();
+    }
+  }
+
+  private static boolean checkIndexClean(Directory dir) throws IOException {
+    try (CheckIndex checker = new CheckIndex(dir)) {
+      checker.setInfoStream(null);
+      return checker.checkIndex().clean;
+    }
+  }
+
+  /** Metadata files are checksummed in full when a segment is opened. */
+  public void testCorruptMetadataFailsOnOpen() throws IOException {
+    try (Directory dir = corruptibleIndex(1 << random().nextInt(3))) {
+      for (String extension : new String[] {"vemf", "vemb"}) {
+        String victim = fileEndingWith(dir, extension);
+        int middle = (int) (fileLength(dir, victim) / 2);
+        try (Directory damaged = copyWith(dir, victim, flipByteAt(middle))) {
+          expectThrows(CorruptIndexException.class, () -> DirectoryReader.open(damaged).close());
+          assertFalse(checkIndexClean(damaged));
+        }
+      }
+    }
+  }
+
+  /**
+   * Data files are too large to checksum on every open: their header, footer and length are checked
+   * then, their checksum by {@code checkIntegrity} (merges, CheckIndex). A byte flipped in the middle
+   * therefore opens, and is caught by the checksum.
+   */
+  public void testCorruptDataFailsIntegrityCheck() throws IOException {
+    try (Directory dir = corruptibleIndex(1 << random().nextInt(3))) {
+      for (String extension : new String[] {"vec", "veb"}) {
+        String victim = fileEndingWith(dir, extension);
+        int middle = (int) (fileLength(dir, victim) / 2);
+        try (Directory damaged = copyWith(dir, victim, flipByteAt(middle));
+            DirectoryReader reader = DirectoryReader.open(damaged)) {
+          CorruptIndexException e = expectThrows(CorruptIndexException.class, () -> checkIntegrity(reader));
+          assertTrue(e.getMessage(), e.getMessage().contains("checksum failed"));
+          assertFalse(checkIndexClean(damaged));
+        }
+      }
+    }
+  }
+
+  /** A truncated file of any of the four is caught when the segment is opened. */
+  public void testTruncatedFilesFailOnOpen() throws IOException {
+    try (Directory dir = corruptibleIndex(1 << random().nextInt(3))) {
+      for (String extension : new String[] {"vec", "vemf", "veb", "vemb"}) {
+        String victim = fileEndingWith(dir, extension);
+        int length = (int) fileLength(dir, victim);
+        for (int newLength : new int[] {length - 1, length / 2, length - 17}) {
+          try (Directory damaged = copyWith(dir, victim, truncateTo(newLength))) {
+            // the footer is checked on open: a misplaced or mismatching footer
+            expectThrows(CorruptIndexException.class, () -> DirectoryReader.open(damaged).close());
+            assertFalse(checkIndexClean(damaged));
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Bit flips anywhere in the format's two files are detected: opening fails (header, metadata) or
+   * the checksum does. What each position may do is not pinned, only that it is detected.
+   */
+  public void testRandomBitFlipsAreDetected() throws IOException {
+    try (Directory dir = corruptibleIndex(1 << random().nextInt(3))) {
+      for (String extension : new String[] {"veb", "vemb"}) {
+        String victim = fileEndingWith(dir, extension);
+        int length = (int) fileLength(dir, victim);
+        for (int i = 0; i < 20; i++) {
+          int position = random().nextInt(length);
+          try (Directory damaged = copyWith(dir, victim, flipByteAt(position))) {
+            Exception e =
+                expectThrows(
+                    Exception.class,
+                    () -> {
+                      try (DirectoryReader reader = DirectoryReader.open(damaged)) {
+                        checkIntegrity(reader);
+                      }
+                    });
+            assertTrue(
+                extension + " byte " + position + " of " + length + ": " + e,
+                e instanceof CorruptIndexException
+                    || e instanceof EOFException
+                    || e instanceof IndexFormatTooNewException
+                    || e instanceof IndexFormatTooOldException);
+          }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- 4096 dims
+
+  public void testMaxDims() throws IOException {
+    int dims = MatryoshkaVectorsFormat.MAX_DIMS;
+    int[] nested = {256, 1024, dims};
+    int bits = 1 << random().nextInt(3);
+    VectorSimilarityFunction sim = randomSimilarity();
+    int numDocs = 60;
+    float[][] v = new float[numDocs][];
+    try (Directory dir = newDirectory()) {
+      List<ScoreDoc[]> before = new ArrayList<>();
+      float[][] queries = new float[3][];
+      for (int i = 0; i < queries.length; i++) {
+        queries[i] = randomVector(dims, 0.2f);
+      }
+      try (IndexWriter writer = new IndexWriter(dir, config(codec(nested, bits)))) {
+        for (int id = 0; id < numDocs; id++) {
+          v[id] = randomVector(dims, 0.2f);
+          addDoc(writer, id, v[id], sim, null, null);
+          if (id == numDocs / 2) {
+            writer.commit();
+          }
+        }
+        writer.commit();
+        try (DirectoryReader reader = DirectoryReader.open(writer)) {
+          assertEquals(2, reader.leaves().size());
+          for (float[] query : queries) {
+            before.add(assertSearchIsExact(reader, "v", query, 5, v, sim));
+          }
+        }
+      }
+      try (DirectoryReader reader = DirectoryReader.open(dir)) {
+        for (LeafReaderContext ctx : reader.leaves()) {
+          assertCodes(dir, ctx.reader(), "v", v, sim, nested, bits);
+        }
+        checkIntegrity(reader);
+        for (int i = 0; i < queries.length; i++) {
+          assertSameHits(before.get(i), assertSearchIsExact(reader, "v", queries[i], 5, v, sim));
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- field without vectors
+
+  /** A segment where no document has the field, next to one where some do. */
+  public void testSegmentWithoutTheField() throws IOException {
+    VectorSimilarityFunction sim = randomSimilarity();
+    float[][] v = new float[120][];
+    try (Directory dir = newDirectory()) {
+      try (IndexWriter writer = new IndexWriter(dir, config(codec(NESTED, 1 << random().nextInt(3))))) {
+        for (int id = 0; id < 60; id++) {
+          addDoc(writer, id, null, sim, null, null);
+        }
+        writer.commit();
+        for (int id = 60; id < 120; id++) {
+          v[id] = random().nextBoolean() ? randomVector(100, 0.5f) : null;
+          addDoc(writer, id, v[id], sim, null, null);
+        }
+        writer.commit();
+      }
+      try (DirectoryReader reader = DirectoryReader.open(dir)) {
+        assertEquals(2, reader.leaves().size());
+        LeafReader empty = reader.leaves().get(0).reader();
+        assertNull(empty.getFieldInfos().fieldInfo("v"));
+        assertNull(empty.getFloatVectorValues("v"));
+        // no vectors field in the segment: the format wrote no files for it
+        for (String file : CodeFiles.segmentReader(empty).getSegmentInfo().files()) {
+          assertFalse(file, file.endsWith(".vemb") || file.endsWith(".veb") || file.endsWith(".vec"));
+        }
+        checkIntegrity(reader);
+        assertSearchIsExact(reader, "v", randomVector(100, 0.5f), 7, v, sim);
+        assertSearchIsExact(reader, "v", randomVector(100, 0.5f), 500, v, sim);
+      }
+    }
+  }
+
+  /**
+   * A merged segment whose field has no vector left (every document with one deleted): the .vemb
+   * entry has count 0 and nothing else; search finds nothing.
+   */
+  public void testFieldWithNoVectorsAfterMerge() throws IOException {
+    VectorSimilarityFunction sim = randomSimilarity();
+    float[][] v = new float[80][];
+    try (Directory dir = newDirectory()) {
+      IndexWriterConfig iwc = config(codec(NESTED, 1 << random().nextInt(3)));
+      iwc.setMergePolicy(mergingPolicy());
+      try (IndexWriter writer = new IndexWriter(dir, iwc)) {
+        // segment 1: 40 documents with vectors and 5 without; segment 2: none with vectors
+        for (int id = 0; id < 80; id++) {
+          v[id] = id < 40 ? randomVector(100, 0.5f) : null;
+          addDoc(writer, id, v[id], sim, null, null);
+          if (id == 44) {
+            writer.commit();
+          }
+        }
+        writer.commit();
+        for (int id = 0; id < 40; id++) {
+          writer.deleteDocuments(new Term("idterm", Integer.toString(id)));
+        }
+        writer.forceMerge(1);
+        writer.commit();
+      }
+      try (DirectoryReader reader = DirectoryReader.open(dir)) {
+        assertEquals(1, reader.leaves().size());
+        LeafReader leaf = reader.leaves().get(0).reader();
+        assertEquals(40, leaf.numDocs());
+        assertNotNull(leaf.getFieldInfos().fieldInfo("v"));
+        FieldMeta meta = CodeFiles.fieldMeta(dir, CodeFiles.segmentReader(leaf), "v");
+        assertEquals(0, meta.count());
+        assertNull(meta.centroid());
+        FloatVectorValues values = leaf.getFloatVectorValues("v");
+        assertTrue(values == null || values.size() == 0);
+        FieldCodes codes = CodeFiles.formatReader(CodeFiles.segmentReader(leaf), "v").fieldCodes("v");
+        assertEquals(0, codes.count());
+        assertEquals(0, codes.totalBytes());
+        checkIntegrity(reader);
+        assertTrue(checkIndexClean(dir));
+        IndexSearcher searcher = new IndexSearcher(reader);
+        assertEquals(0, searcher.search(query("v", randomVector(100, 0.5f), 10, null, false), 10).scoreDocs.length);
+        assertEquals(0, searcher.search(query("v", randomVector(100, 0.5f), 10, null, true), 10).scoreDocs.length);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- fully deleted segment
+
+  public void testFullyDeletedSegment() throws IOException {
+    VectorSimilarityFunction sim = randomSimilarity();
+    int[] nested = {8, 64, 100};
+    int bits = 1 << random().nextInt(3);
+    float[][] v = new float[150][];
+    float[][] live = new float[150][];
+    try (Directory dir = newDirectory()) {
+      IndexWriterConfig iwc = config(codec(nested, bits));
+      iwc.setMergePolicy(
+          new FilterMergePolicy(NoMergePolicy.INSTANCE) {
+            @Override
+            public boolean keepFullyDeletedSegment(IOSupplier<org.apache.lucene.index.CodecReader> reader) {
+              return true;
+            }
+          });
+      try (IndexWriter writer = new IndexWriter(dir, iwc)) {
+        for (int id = 0; id < 150; id++) {
+          v[id] = randomVector(100, id < 75 ? 1f : -1f);
+          addDoc(writer, id, v[id], sim, null, null);
+          if (id == 74) {
+            writer.commit();
+          }
+        }
+        writer.commit();
+        for (int id = 0; id < 75; id++) {
+          writer.deleteDocuments(new Term("idterm", Integer.toString(id)));
+        }
+        for (int id = 75; id < 150; id++) {
+          live[id] = v[id];
+        }
+        writer.commit();
+        try (DirectoryReader reader = DirectoryReader.open(writer)) {
+          assertEquals(2, reader.leaves().size());
+          assertEquals(0, reader.leaves().get(0).reader().numDocs());
+          for (int i = 0; i < 3; i++) {
+            float[] q = randomVector(100, 1f); // close to the deleted documents
+            assertSearchIsExact(reader, "v", q, 10, live, sim);
+            assertSearchIsExact(reader, "v", q, 200, live, sim);
+            // filtered to deleted documents only: nothing
+            IndexSearcher searcher = new IndexSearcher(reader);
+            Query onlyDeleted = new TermQuery(new Term("idterm", "3"));
+            assertEquals(0, searcher.search(query("v", q, 10, onlyDeleted, false), 10).scoreDocs.length);
+          }
+        }
+        writer.getConfig().setMergePolicy(mergingPolicy());
+        writer.forceMerge(1);
+        writer.commit();
+        try (DirectoryReader reader = DirectoryReader.open(writer)) {
+          assertEquals(1, reader.leaves().size());
+          assertEquals(75, reader.numDocs());
+          assertCodes(dir, reader.leaves().get(0).reader(), "v", live, sim, nested, bits);
+          assertSearchIsExact(reader, "v", randomVector(100, 1f), 10, live, sim);
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reopen
+
+  /** After closing the writer, a new reader sees the same floats, codes and search results. */
+  public void testReopenReadsIdenticalVectorsAndCodes() throws IOException {
+    int[] nested = {64, 128, 256, 384};
+    int bits = 1 << random().nextInt(3);
+    VectorSimilarityFunction sim = randomSimilarity();
+    float[][] v = new float[200][];
+    float[] q = randomVector(384, 0.3f);
+    try (Directory dir = newDirectory()) {
+      List<float[][]> vectorsBefore = new ArrayList<>();
+      List<byte[]> codesBefore = new ArrayList<>();
+      List<FieldMeta> metaBefore = new ArrayList<>();
+      ScoreDoc[] hitsBefore;
+      try (IndexWriter writer = new IndexWriter(dir, config(codec(nested, bits)))) {
+        for (int id = 0; id < 200; id++) {
+          v[id] = random().nextInt(10) == 0 ? null : randomVector(384, 0.3f);
+          addDoc(writer, id, v[id], sim, null, null);
+          if (id == 99) {
+            writer.flush();
+          }
+        }
+        try (DirectoryReader reader = DirectoryReader.open(writer)) {
+          assertEquals(2, reader.leaves().size());
+          for (LeafReaderContext ctx : reader.leaves()) {
+            vectorsBefore.add(allVectors(ctx.reader()));
+            SegmentReader segment = CodeFiles.segmentReader(ctx.reader());
+            codesBefore.add(CodeFiles.allDataBytes(dir, segment));
+            FieldMeta meta = assertCodes(dir, ctx.reader(), "v", v, sim, nested, bits);
+            assertReaderAgrees(segment, meta);
+            metaBefore.add(meta);
+          }
+          hitsBefore = assertSearchIsExact(reader, "v", q, 10, v, sim);
+        }
+      }
+      try (DirectoryReader reader = DirectoryReader.open(dir)) {
+        assertEquals(2, reader.leaves().size());
+        for (int i = 0; i < 2; i++) {
+          LeafReader leaf = reader.leaves().get(i).reader();
+          assertArrayEquals(vectorsBefore.get(i), allVectors(leaf));
+          SegmentReader segment = CodeFiles.segmentReader(leaf);
+          assertArrayEquals(codesBefore.get(i), CodeFiles.allDataBytes(dir, segment));
+          FieldMeta meta = CodeFiles.fieldMeta(dir, segment, "v");
+          assertArrayEquals(metaBefore.get(i).centroid(), meta.centroid(), 0f);
+          assertArrayEquals(metaBefore.get(i).levelOffsets(), meta.levelOffsets());
+          assertReaderAgrees(segment, meta);
+        }
+        assertSameHits(hitsBefore, assertSearchIsExact(reader, "v", q, 10, v, sim));
+      }
+    }
+  }
+
+  /** The reader's view of a field's codes matches the documented metadata. */
+  private static void assertReaderAgrees(SegmentReader segment, FieldMeta meta) {
+    FieldCodes codes = CodeFiles.formatReader(segment, "v").fieldCodes("v");
+    assertEquals(meta.count(), codes.count());
+    assertEquals(meta.similarity(), codes.similarity());
+    assertArrayEquals(meta.nestedDims(), codes.layout().nestedDims());
+    assertEquals(meta.bits(), codes.layout().bits());
+    assertArrayEquals(meta.centroid(), codes.centroid(), 0f);
+    for (int level = 0; level < meta.nestedDims().length; level++) {
+      assertEquals(meta.levelOffsets()[level], codes.levelOffset(level));
+    }
+    assertEquals(meta.correctivesOffset(), codes.correctivesOffset());
+  }
+
+  private static float[][] allVectors(LeafReader leaf) throws IOException {
+    FloatVectorValues values = leaf.getFloatVectorValues("v");
+    float[][] all = new float[values.size()][];
+    for (int ord = 0; ord < all.length; ord++) {
+      all[ord] = values.vectorValue(ord).clone();
+    }
+    return all;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static VectorSimilarityFunction randomSimilarity() {
+    // DOT_PRODUCT needs unit vectors; these tests index unnormalised ones
+    VectorSimilarityFunction[] sims = {
+      VectorSimilarityFunction.COSINE, VectorSimilarityFunction.EUCLIDEAN, VectorSimilarityFunction.MAXIMUM_INNER_PRODUCT
+    };
+    return sims[random().nextInt(sims.length)];
+  }
+
+  private static MatryoshkaKnnQuery query(String field, float[] target, int k, Query filter, boolean exact) {
+    return new MatryoshkaKnnQuery(
+        field, target, target.length, k, filter, new FunnelSearchStrategy(null, 30f, target.length, exact), Float.NEGATIVE_INFINITY);
+  }
+
+  /**
+   * Searches with the default funnel (which keeps every document of these small segments) and
+   * exactly, and checks both against brute force over the live vectors given by id.
+   */
+  static ScoreDoc[] assertSearchIsExact(
+      DirectoryReader reader, String field, float[] q, int k, float[][] liveById, VectorSimilarityFunction sim)
+      throws IOException {
+    List<float[]> expected = new ArrayList<>(); // {id, score}
+    for (int id = 0; id < liveById.length; id++) {
+      if (liveById[id] != null) {
+        expected.add(new float[] {id, sim.compare(q, liveById[id])});
+      }
+    }
+    expected.sort(Comparator.comparingDouble((float[] e) -> -e[1]));
+    int n = Math.min(k, expected.size());
+    IndexSearcher searcher = new IndexSearcher(reader);
+    ScoreDoc[] first = null;
+    for (boolean exact : new boolean[] {false, true}) {
+      TopDocs top = searcher.search(query(field, q, k, null, exact), Math.max(1, k));
+      assertEquals("exact=" + exact, n, top.scoreDocs.length);
+      for (int i = 0; i < n; i++) {
+        ScoreDoc hit = top.scoreDocs[i];
+        assertEquals(expected.get(i)[1], hit.score, 1e-6f);
+        assertEquals("hit " + i + " exact=" + exact, (int) expected.get(i)[0], idOf(reader, hit.doc));
+      }
+      first = first == null ? top.scoreDocs : first;
+    }
+    return first;
+  }
+
+  static int idOf(DirectoryReader reader, int doc) throws IOException {
+    List<LeafReaderContext> leaves = reader.leaves();
+    LeafReaderContext ctx = leaves.get(org.apache.lucene.index.ReaderUtil.subIndex(doc, leaves));
+    NumericDocValues ids = ctx.reader().getNumericDocValues(ID);
+    assertTrue(ids.advanceExact(doc - ctx.docBase));
+    return (int) ids.longValue();
+  }
+
+  private static void assertSameHits(ScoreDoc[] a, ScoreDoc[] b) {
+    assertEquals(a.length, b.length);
+    for (int i = 0; i < a.length; i++) {
+      assertEquals(a[i].doc, b[i].doc);
+      assertEquals(a[i].score, b[i].score, 0f);
+    }
+  }
+}
