@@ -23,8 +23,8 @@ import org.apache.lucene.util.hnsw.RandomVectorScorer;
 /**
  * Opens a segment written by {@link MatryoshkaVectorsWriter}: floats through the flat delegate,
  * codes from {@code .veb}, and answers kNN searches on float fields with the funnel ({@link
- * FunnelSearcher}). The metadata file is verified in full on open; the data file's header, footer
- * and length are checked on open and its checksum by {@link #checkIntegrity()}.
+ * FunnelSearcher}). Both of the format's files are verified in full (CRC32) on open; the floats'
+ * file, as in Lucene's own formats, by {@link #checkIntegrity()}.
  */
 public final class MatryoshkaVectorsReader extends KnnVectorsReader {
   private final FlatVectorsReader floats;
@@ -48,8 +48,9 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
               MatryoshkaVectorsFormat.VERSION_CURRENT,
               state.segmentInfo.getId(),
               state.segmentSuffix);
-      // Detects truncation and a damaged footer without reading the whole file.
-      CodecUtil.retrieveChecksum(dataInput);
+      // Codes are a few bytes per document (a fraction of the floats), so the whole file is
+      // verified on open: a damaged code would otherwise rank documents silently wrong.
+      CodecUtil.checksumEntireFile(dataInput);
       int metaVersion = readMeta(state, dataInput.length() - CodecUtil.footerLength());
       if (metaVersion != dataVersion) {
         throw new CorruptIndexException(

@@ -135,14 +135,21 @@ public class MatryoshkaFormatRobustnessTests extends LuceneTestCase {
     }
   }
 
-  /** Metadata files are checksummed in full when a segment is opened. */
-  public void testCorruptMetadataFailsOnOpen() throws IOException {
+  /**
+   * The format's own files, metadata and codes, are checksummed in full when a segment is opened
+   * (codes are a few bytes per document): a damaged code can never rank documents silently.
+   */
+  public void testCorruptMetadataOrCodesFailOnOpen() throws IOException {
     try (Directory dir = corruptibleIndex(1 << random().nextInt(3))) {
-      for (String extension : new String[] {"vemf", "vemb"}) {
+      for (String extension : new String[] {"vemf", "vemb", "veb"}) {
         String victim = fileEndingWith(dir, extension);
         int middle = (int) (fileLength(dir, victim) / 2);
         try (Directory damaged = copyWith(dir, victim, flipByteAt(middle))) {
-          expectThrows(CorruptIndexException.class, () -> DirectoryReader.open(damaged).close());
+          CorruptIndexException e =
+              expectThrows(CorruptIndexException.class, () -> DirectoryReader.open(damaged).close());
+          if (extension.equals("veb")) {
+            assertTrue(e.getMessage(), e.getMessage().contains("checksum failed"));
+          }
           assertFalse(checkIndexClean(damaged));
         }
       }
@@ -150,21 +157,19 @@ public class MatryoshkaFormatRobustnessTests extends LuceneTestCase {
   }
 
   /**
-   * Data files are too large to checksum on every open: their header, footer and length are checked
-   * then, their checksum by {@code checkIntegrity} (merges, CheckIndex). A byte flipped in the middle
-   * therefore opens, and is caught by the checksum.
+   * The floats are Lucene's flat vector storage, too large to checksum on every open: as in
+   * Lucene's own formats, their header, footer and length are checked then, their checksum by
+   * {@code checkIntegrity} (merges, CheckIndex, Elasticsearch's recoveries and snapshots).
    */
-  public void testCorruptDataFailsIntegrityCheck() throws IOException {
+  public void testCorruptFloatsFailIntegrityCheck() throws IOException {
     try (Directory dir = corruptibleIndex(1 << random().nextInt(3))) {
-      for (String extension : new String[] {"vec", "veb"}) {
-        String victim = fileEndingWith(dir, extension);
-        int middle = (int) (fileLength(dir, victim) / 2);
-        try (Directory damaged = copyWith(dir, victim, flipByteAt(middle));
-            DirectoryReader reader = DirectoryReader.open(damaged)) {
-          CorruptIndexException e = expectThrows(CorruptIndexException.class, () -> checkIntegrity(reader));
-          assertTrue(e.getMessage(), e.getMessage().contains("checksum failed"));
-          assertFalse(checkIndexClean(damaged));
-        }
+      String victim = fileEndingWith(dir, "vec");
+      int middle = (int) (fileLength(dir, victim) / 2);
+      try (Directory damaged = copyWith(dir, victim, flipByteAt(middle));
+          DirectoryReader reader = DirectoryReader.open(damaged)) {
+        CorruptIndexException e = expectThrows(CorruptIndexException.class, () -> checkIntegrity(reader));
+        assertTrue(e.getMessage(), e.getMessage().contains("checksum failed"));
+        assertFalse(checkIndexClean(damaged));
       }
     }
   }
