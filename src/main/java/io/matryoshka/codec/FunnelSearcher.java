@@ -132,6 +132,12 @@ final class FunnelSearcher {
     }
   }
 
+  /** Documents a first stage will see: all of them, or an estimate from the accepted bits. */
+  private int count(Bits acceptOrds) {
+    // Sized for the common unfiltered case; a filtered scan grows the buffers as needed.
+    return acceptOrds == null ? codes.count() : Math.min(codes.count(), 1024);
+  }
+
   /**
    * Documents the collector still lets this search visit: Lucene caps visits to decide when to fall
    * back to exact search, and counts every document the first stage scores as visited.
@@ -164,7 +170,7 @@ final class FunnelSearcher {
         useCorrectives ? data.slice("correctives", codes.correctivesOffset(), codes.correctivesBytes()) : null;
     float[] correctives = useCorrectives ? new float[2 * SCAN_CHUNK] : null;
 
-    TopCandidates top = new TopCandidates(stage.candidates());
+    StageOneSelection selection = new StageOneSelection(count(acceptOrds));
     int[] distances = new int[SCAN_CHUNK];
     long[] sums = new long[SCAN_CHUNK];
     float[] scores = new float[SCAN_CHUNK];
@@ -208,24 +214,20 @@ final class FunnelSearcher {
       }
       long allowed = remainingVisits(collector);
       int visited = 0;
-      float threshold = top.minCompetitiveScore();
       for (int i = 0; i < n && visited < allowed; i++) {
         int ord = start + i;
         if (acceptOrds != null && acceptOrds.get(ord) == false) {
           continue;
         }
         visited++;
-        if (scores[i] > threshold) {
-          top.offer(ord, scores[i]);
-          threshold = top.minCompetitiveScore();
-        }
+        selection.add(ord, scores[i]);
       }
       collector.incVisitedCount(visited);
       if (collector.earlyTerminated()) {
         break;
       }
     }
-    return top.ordsAscending();
+    return selection.topOrdsAscending(stage.candidates());
   }
 
   /** Stage 1 on floats: every accepted document's prefix similarity. */
