@@ -15,10 +15,10 @@ public final class Binarizer {
   private final CodeLayout layout;
   private final VectorSimilarityFunction similarity;
   private final float[] centroid;
-  private final float[] rotation; // row-major dims x dims, or null for the identity
+  private final float[][] rotation; // rows of the rotation, or null for the identity
 
   public Binarizer(
-      CodeLayout layout, VectorSimilarityFunction similarity, float[] centroid, float[] rotation) {
+      CodeLayout layout, VectorSimilarityFunction similarity, float[] centroid, float[][] rotation) {
     this.layout = layout;
     this.similarity = similarity;
     this.centroid = centroid;
@@ -51,42 +51,39 @@ public final class Binarizer {
     return rotation == null ? x : rotate(rotation, x);
   }
 
-  static float[] rotate(float[] matrix, float[] x) {
-    int dims = x.length;
-    float[] out = new float[dims];
-    for (int row = 0; row < dims; row++) {
-      out[row] =
-          org.apache.lucene.util.VectorUtil.dotProduct(
-              java.util.Arrays.copyOfRange(matrix, row * dims, (row + 1) * dims), x);
+  static float[] rotate(float[][] rows, float[] x) {
+    float[] out = new float[rows.length];
+    for (int row = 0; row < rows.length; row++) {
+      out[row] = org.apache.lucene.util.VectorUtil.dotProduct(rows[row], x);
     }
     return out;
   }
 
   /**
-   * Quantizes transformed coordinates {@code y} to {@code planes} bit planes per level.
+   * Quantizes transformed coordinates {@code y} to {@code planes} bit planes per level, most
+   * significant plane first.
    *
-   * @param codes per level, {@code planes * wordsPerPlane(level)} longs, overwritten
-   * @param planes 1 means sign bits; more means uniform levels on {@code [min(y), max(y)]}
+   * <p>With more than one plane, each coordinate becomes an integer {@code q} in {@code 0 ..
+   * 2^planes - 1} on the symmetric interval {@code [-a, a]}, {@code a = max |y|}. The interval is
+   * symmetric so that the most significant plane is exactly the sign bit {@code y > 0}: a stage can
+   * read that plane alone as a one-bit code.
+   *
+   * @param codes per level, {@code planes * wordsPerPlane(level)} longs, plane-major, overwritten
    * @return the corrective terms {@code {lower, step}} such that {@code y ~ lower + step * q}
    */
   public float[] quantize(float[] y, int planes, long[][] codes) {
+    int top = (1 << planes) - 1;
     float lower;
     float step;
     if (planes == 1) {
       lower = -1f;
       step = 2f;
     } else {
-      float min = Float.POSITIVE_INFINITY;
-      float max = Float.NEGATIVE_INFINITY;
-      for (float v : y) {
-        min = Math.min(min, v);
-        max = Math.max(max, v);
-      }
-      int top = (1 << planes) - 1;
-      lower = min;
-      step = max > min ? (max - min) / top : 1f;
+      float amplitude = clippedAmplitude(y, planes);
+      lower = -amplitude;
+      step = 2f * amplitude / top;
     }
-    int top = (1 << planes) - 1;
+    int half = 1 << (planes - 1);
     for (int level = 0; level < layout.levels(); level++) {
       long[] words = codes[level];
       java.util.Arrays.fill(words, 0L);
@@ -100,18 +97,43 @@ public final class Binarizer {
         } else {
           q = Math.round((y[d] - lower) / step);
           q = Math.max(0, Math.min(top, q));
+          // Keep the top plane the exact sign even where rounding lands on the midpoint.
+          q = y[d] > 0 ? Math.max(q, half) : Math.min(q, half - 1);
         }
         int offset = d - start;
         int word = offset >>> 6;
         long bit = 1L << (offset & 63);
         for (int plane = 0; plane < planes; plane++) {
-          if (((q >>> plane) & 1) != 0) {
+          // plane 0 holds the most significant bit
+          if (((q >>> (planes - 1 - plane)) & 1) != 0) {
             words[plane * wordsPerPlane + word] |= bit;
           }
         }
       }
     }
     return new float[] {lower, step};
+  }
+
+  /**
+   * The interval half-width a {@code planes}-bit code spans. Four bits span the largest |y|. Two
+   * bits would then put nearly every coordinate into the two middle levels, so their interval is
+   * clipped to 1.5 times the root mean square (levels near +-0.5 and +-1.5 sigma, the uniform
+   * quantizer with least squared error for a Gaussian). Measured on real embeddings with pca,
+   * asymmetric keep 300 of 60k: 2 bits 0.87 unclipped, 0.98 clipped; 4 bits 1.0 unclipped, 0.997
+   * clipped at 2.5 sigma (the leading rotated coordinates are the ones clipping would cut).
+   */
+  static float clippedAmplitude(float[] y, int planes) {
+    double sumSquares = 0;
+    float max = 0f;
+    for (float v : y) {
+      sumSquares += (double) v * v;
+      max = Math.max(max, Math.abs(v));
+    }
+    if (max == 0f) {
+      return 1f;
+    }
+    double rms = Math.sqrt(sumSquares / y.length);
+    return planes == 2 ? (float) Math.min(max, 1.5 * rms) : max;
   }
 
   /** Fresh per-level code buffers for {@code planes} planes. */
@@ -123,13 +145,19 @@ public final class Binarizer {
     return codes;
   }
 
-  /** The query's code for a stage metric: same bits as documents, or 4-bit planes. */
-  public QueryCode encodeQuery(float[] query, FunnelMetric metric) {
-    boolean asymmetric = metric == FunnelMetric.ASYMMETRIC;
-    int planes = asymmetric ? ASYMMETRIC_QUERY_BITS : layout.bits();
-    float[] y = transform(query, !asymmetric);
+  /**
+   * The query's code for a code stage reading {@code docPlanes} of the documents' bit planes:
+   * symmetric stages quantize the query like those planes, asymmetric ones to 4 bits.
+   */
+  public QueryCode encodeQuery(float[] query, FunnelMetric metric, int docPlanes) {
+    int planes = metric == FunnelMetric.ASYMMETRIC ? ASYMMETRIC_QUERY_BITS : docPlanes;
+    // Documents' codes estimate y = R(x - c). With more than one plane they estimate it well, and
+    // <q, y> ranks exactly like <q, x>, so the query stays uncentred; <q - c, y> would add a
+    // per-document error <c, y>. Sign codes keep only directions, and there the centred query
+    // ranks better (measured on real embeddings: recall@10 0.995 vs 0.977 keeping 300 of 60k).
+    float[] y = transform(query, docPlanes == 1);
     long[][] codes = newCodes(planes);
     float[] correctives = quantize(y, planes, codes);
-    return new QueryCode(layout, planes, codes, correctives[0], correctives[1]);
+    return new QueryCode(layout, planes, docPlanes, codes, correctives[0], correctives[1]);
   }
 }

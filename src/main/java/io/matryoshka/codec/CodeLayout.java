@@ -62,6 +62,11 @@ public final class CodeLayout {
     return wordsPerPlane[level] * bits;
   }
 
+  /** Bytes of one bit plane of one document in {@code level}. */
+  public int bytesPerPlane(int level) {
+    return wordsPerPlane[level] * Long.BYTES;
+  }
+
   public int bytesPerDoc(int level) {
     return wordsPerDoc(level) * Long.BYTES;
   }

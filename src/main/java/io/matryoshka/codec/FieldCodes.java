@@ -89,6 +89,8 @@ public final class FieldCodes {
       correctivesOffset = meta.readVLong();
       checkBlock(correctivesOffset, (long) count * layout.correctiveBytesPerDoc(), dataLength, metaForErrors);
       rotationOffset = meta.readVLong();
+      long rotationBytes = rotation == Rotation.NONE ? 0 : (long) dims * dims * Float.BYTES;
+      checkBlock(rotationOffset, rotationBytes, dataLength, metaForErrors);
     }
     return new FieldCodes(
         similarity, count, layout, rotation, centroid, levelOffsets, correctivesOffset, rotationOffset);
@@ -133,9 +135,9 @@ public final class FieldCodes {
     return (long) count * layout.correctiveBytesPerDoc();
   }
 
-  /** All bytes this field's codes take in {@code .veb}. */
+  /** All bytes this field's codes (and rotation) take in {@code .veb}. */
   public long totalBytes() {
-    long sum = correctivesBytes();
+    long sum = correctivesBytes() + rotationBytes();
     for (int level = 0; level < layout.levels(); level++) {
       sum += levelBytes(level);
     }
@@ -150,19 +152,55 @@ public final class FieldCodes {
     return correctivesOffset;
   }
 
-  /** The binarizer queries must use to meet this segment's codes. */
-  Binarizer binarizer() {
-    return new Binarizer(layout, similarity, centroid, null);
+  /**
+   * The binarizer queries must use to meet this segment's codes. The rotation (dims x dims floats)
+   * is read from the data file on first use and kept on heap for the segment's lifetime.
+   */
+  Binarizer binarizer(IndexInput data) throws IOException {
+    return new Binarizer(layout, similarity, centroid, rotationRows(data));
   }
 
-  /** Random access to one level's block. */
-  RandomAccessInput levelSlice(IndexInput data, int level) throws IOException {
-    return data.randomAccessSlice(levelOffsets[level], levelBytes(level));
+  private volatile float[][] rotationRows;
+
+  private float[][] rotationRows(IndexInput data) throws IOException {
+    if (rotation == Rotation.NONE || count == 0) {
+      return null;
+    }
+    float[][] rows = rotationRows;
+    if (rows == null) {
+      int dims = layout.dims();
+      float[] flat = new float[dims * dims];
+      IndexInput in = data.slice("rotation", rotationOffset, (long) flat.length * Float.BYTES);
+      in.readFloats(flat, 0, flat.length);
+      rows = PcaRotation.rows(flat, dims);
+      rotationRows = rows;
+    }
+    return rows;
   }
 
-  /** Sequential access to one level's block. */
-  IndexInput levelInput(IndexInput data, int level) throws IOException {
-    return data.slice("level" + level, levelOffsets[level], levelBytes(level));
+  /** Bytes of the stored rotation matrix (0 without rotation). */
+  public long rotationBytes() {
+    return rotation == Rotation.NONE || count == 0 ? 0 : (long) layout.dims() * layout.dims() * Float.BYTES;
+  }
+
+  /** Bytes of one bit plane of one level: every document's words of that plane. */
+  long planeBytes(int level) {
+    return (long) count * layout.bytesPerPlane(level);
+  }
+
+  /** Start of {@code plane} of {@code level}: a level's planes follow each other, plane 0 first. */
+  long planeOffset(int level, int plane) {
+    return levelOffsets[level] + plane * planeBytes(level);
+  }
+
+  /** Random access to one bit plane of one level. */
+  RandomAccessInput planeSlice(IndexInput data, int level, int plane) throws IOException {
+    return data.randomAccessSlice(planeOffset(level, plane), planeBytes(level));
+  }
+
+  /** Sequential access to one bit plane of one level. */
+  IndexInput planeInput(IndexInput data, int level, int plane) throws IOException {
+    return data.slice("level" + level + "_plane" + plane, planeOffset(level, plane), planeBytes(level));
   }
 
   RandomAccessInput correctivesSlice(IndexInput data) throws IOException {

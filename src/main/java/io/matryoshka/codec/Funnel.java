@@ -10,8 +10,12 @@ import java.util.List;
  * the hits handed to the collector.
  */
 public final class Funnel {
-  /** Candidates entering the final float stage per requested hit when no funnel is given. */
-  public static final float DEFAULT_OVERSAMPLE = 3.0f;
+  /**
+   * Candidates entering the final float stage per requested hit when no funnel is given. Reading a
+   * few hundred float vectors in place is cheap; a window of 3 x k, as Elasticsearch's BBQ uses,
+   * limits recall to about 0.9 on real embeddings (see {@link #defaultFor}).
+   */
+  public static final float DEFAULT_OVERSAMPLE = 30.0f;
 
   private final List<FunnelStage> stages;
 
@@ -33,11 +37,11 @@ public final class Funnel {
   /**
    * Checks the funnel's shape against a query: stages narrow (candidates never grow), dims never
    * exceed the query's, code stages use stored nested levels, the last stage is a float stage on
-   * the query's full length.
+   * the query's full length, code stages read 1 bit or all of the field's bits.
    *
    * @throws IllegalArgumentException naming the stage and what is wrong with it
    */
-  public void validate(int queryDims, int[] nestedDims) {
+  public void validate(int queryDims, int[] nestedDims, int fieldBits) {
     for (int i = 0; i < stages.size(); i++) {
       FunnelStage stage = stages.get(i);
       String where = "funnel stage [" + i + "] (" + stage + ")";
@@ -52,6 +56,14 @@ public final class Funnel {
                 + Arrays.toString(nestedDims)
                 + ", not for "
                 + stage.dims());
+      }
+      if (stage.bits() > 1 && stage.bits() != fieldBits) {
+        throw new IllegalArgumentException(
+            where + ": [bits] must be 1 (the sign plane) or the field's " + fieldBits + " bits");
+      }
+      if (stage.bits() > fieldBits) {
+        throw new IllegalArgumentException(
+            where + ": [bits] " + stage.bits() + " exceeds the field's " + fieldBits + " bits");
       }
       if (i > 0 && stage.candidates() > stages.get(i - 1).candidates()) {
         throw new IllegalArgumentException(
@@ -82,56 +94,52 @@ public final class Funnel {
   }
 
   /**
-   * The funnel used when a query gives none. Stage 1 scans the shortest nested code of every
-   * document asymmetrically; a float stage on the query's length keeps {@code k} among
-   * {@code ceil(k * oversample)} survivors of the code stages. The candidate counts were chosen by
-   * measurement on real embeddings (see {@code docs/funnel-defaults.md}).
+   * The funnel used when a query gives none: an asymmetric code stage on the longest nested level
+   * the query covers, reading all the field's bits, keeps {@code ceil(k * oversample)} documents
+   * for the exact float stage. When the field has a shorter nested level, a first asymmetric stage
+   * reads only its sign plane ({@code nested[0] / 8} bytes per document) and keeps {@link
+   * #FIRST_STAGE_FACTOR} times that many, so longer codes are read only for survivors.
+   *
+   * <p>Chosen by measurement on 60,594 real bge-small-en-v1.5 vectors (384 dims, 1,000 queries,
+   * recall@10 against exact float search; see {@code src/bench/funnel-defaults.md}): without rotation,
+   * asymmetric on all 384 sign bits keeping 300 reaches 0.995 (keeping 100: 0.967; symmetric
+   * hamming needs 1,000 for 0.994); with pca and 4 bits, the 64-dim sign plane keeping 5,000 then
+   * all 4 bits of 384 dims keeping 300 reach 0.993.
    *
    * @param nestedDims the field's stored nested levels, ascending
    * @param queryDims the query's length: the field's dims or one of its nested dims
+   * @param fieldBits bits per dimension the field stores
    */
-  public static Funnel defaultFor(int[] nestedDims, int queryDims, int k, float oversample) {
+  public static Funnel defaultFor(
+      int[] nestedDims, int queryDims, int k, float oversample, int fieldBits) {
     if (!(oversample >= 1f)) {
       throw new IllegalArgumentException("[oversample] must be >= 1, got " + oversample);
     }
-    int rerank = Math.max(k, (int) Math.ceil(k * (double) oversample));
-    int firstLevel = nestedDims[0];
-    List<FunnelStage> stages = new ArrayList<>();
-    if (firstLevel <= queryDims) {
-      // Shorter first-level codes separate documents less well, so keep more of them.
-      int stageOneCandidates = rerank * STAGE_ONE_FACTOR * Math.max(1, queryDims / firstLevel);
-      stages.add(new FunnelStage(firstLevel, FunnelMetric.ASYMMETRIC, stageOneCandidates));
-    }
-    if (stages.isEmpty() || rerank > k) {
-      stages.add(new FunnelStage(queryDims, FunnelMetric.FLOAT, rerank));
-    }
-    if (stages.get(stages.size() - 1).metric() != FunnelMetric.FLOAT
-        || stages.get(stages.size() - 1).candidates() != k) {
-      stages.add(new FunnelStage(queryDims, FunnelMetric.FLOAT, k));
-    }
-    return new Funnel(collapseFloatStages(stages, k, queryDims));
-  }
-
-  /** Survivors of the first code stage per candidate that reaches the float rerank. */
-  static final int STAGE_ONE_FACTOR = 10;
-
-  /** Two float stages on the same dims are one stage keeping the fewer. */
-  private static List<FunnelStage> collapseFloatStages(
-      List<FunnelStage> stages, int k, int queryDims) {
-    List<FunnelStage> out = new ArrayList<>();
-    for (FunnelStage stage : stages) {
-      FunnelStage previous = out.isEmpty() ? null : out.get(out.size() - 1);
-      if (previous != null
-          && previous.metric() == FunnelMetric.FLOAT
-          && stage.metric() == FunnelMetric.FLOAT
-          && previous.dims() == stage.dims()) {
-        out.set(out.size() - 1, stage);
-      } else {
-        out.add(stage);
+    int rerank = Math.max(k, (int) Math.min(MAX_DEFAULT_RERANK, Math.ceil(k * (double) oversample)));
+    int longestLevel = -1;
+    for (int level : nestedDims) {
+      if (level <= queryDims) {
+        longestLevel = level;
       }
     }
-    return out;
+    List<FunnelStage> stages = new ArrayList<>();
+    if (longestLevel > 0) {
+      if (nestedDims[0] < longestLevel) {
+        long firstKeep = Math.min(Integer.MAX_VALUE, (long) rerank * FIRST_STAGE_FACTOR);
+        int signPlaneOnly = fieldBits > 1 ? 1 : 0;
+        stages.add(new FunnelStage(nestedDims[0], FunnelMetric.ASYMMETRIC, (int) firstKeep, signPlaneOnly));
+      }
+      stages.add(new FunnelStage(longestLevel, FunnelMetric.ASYMMETRIC, rerank));
+    }
+    stages.add(new FunnelStage(queryDims, FunnelMetric.FLOAT, k));
+    return new Funnel(stages);
   }
+
+  /** Survivors of a first, shorter code stage per candidate of the full-length code stage. */
+  static final int FIRST_STAGE_FACTOR = 16;
+
+  /** Same cap as Elasticsearch's rescoring window. */
+  static final int MAX_DEFAULT_RERANK = 10_000;
 
   @Override
   public boolean equals(Object o) {

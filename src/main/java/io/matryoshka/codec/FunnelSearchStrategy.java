@@ -47,9 +47,9 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
     return exact;
   }
 
-  /** The stages to run on a segment with the given nested levels. */
-  public Funnel resolve(int[] nestedDims, int k) {
-    return funnel != null ? funnel : Funnel.defaultFor(nestedDims, queryDims, k, oversample);
+  /** The stages to run on a segment with the given nested levels and bits. */
+  public Funnel resolve(int[] nestedDims, int k, int fieldBits) {
+    return funnel != null ? funnel : Funnel.defaultFor(nestedDims, queryDims, k, oversample, fieldBits);
   }
 
   @Override

@@ -53,6 +53,16 @@ final class FunnelSearcher {
               + " dims nor one of its nested dims "
               + Arrays.toString(layout.nestedDims()));
     }
+    if (queryDims != layout.dims() && codes.rotation() != Rotation.NONE) {
+      throw new IllegalArgumentException(
+          "a query vector of "
+              + queryDims
+              + " dims is a prefix, but with rotation ["
+              + codes.rotation()
+              + "] nested dims are levels of the rotated space, not prefixes of the model's vectors: query with all "
+              + layout.dims()
+              + " dims");
+    }
     Bits acceptOrds = vectors.getAcceptOrds(acceptDocs.bits());
     FloatPrefixScorer floats = new FloatPrefixScorer(vectors, target, codes.similarity());
     if (strategy != null && strategy.exact()) {
@@ -61,9 +71,9 @@ final class FunnelSearcher {
     }
     Funnel funnel =
         strategy != null
-            ? strategy.resolve(layout.nestedDims(), collector.k())
-            : Funnel.defaultFor(layout.nestedDims(), queryDims, collector.k(), Funnel.DEFAULT_OVERSAMPLE);
-    funnel.validate(queryDims, layout.nestedDims());
+            ? strategy.resolve(layout.nestedDims(), collector.k(), layout.bits())
+            : Funnel.defaultFor(layout.nestedDims(), queryDims, collector.k(), Funnel.DEFAULT_OVERSAMPLE, layout.bits());
+    funnel.validate(queryDims, layout.nestedDims(), layout.bits());
     List<FunnelStage> stages = funnel.stages();
     if (stages.size() == 1) {
       // Nothing to narrow before the last stage: every document gets its exact score.
@@ -113,69 +123,85 @@ final class FunnelSearcher {
     return Math.max(0, collector.visitLimit() - collector.visitedCount());
   }
 
-  /** Stage 1 on codes: one sequential pass over the level blocks the stage needs. */
+  /** Stage 1 on codes: one sequential pass over the bit planes the stage reads. */
   private int[] scanCodes(
       float[] target, FunnelStage stage, Bits acceptOrds, KnnCollector collector)
       throws IOException {
     int lastLevel = layout.levelEndingAt(stage.dims());
-    QueryCode query = codes.binarizer().encodeQuery(target, stage.metric());
+    int planes = stage.planesOf(layout.bits());
+    QueryCode query = codes.binarizer(data).encodeQuery(target, stage.metric(), planes);
     boolean plainHamming = query.isPlainHamming();
-    int bits = layout.bits();
-    IndexInput[] levelInputs = new IndexInput[lastLevel + 1];
-    long[][] chunk = new long[lastLevel + 1][];
-    int[] wordsPerDoc = new int[lastLevel + 1];
+    boolean oneBitAsymmetric = planes == 1 && query.planes() == Binarizer.ASYMMETRIC_QUERY_BITS;
+    IndexInput[][] planeInputs = new IndexInput[lastLevel + 1][planes];
+    long[][][] chunk = new long[lastLevel + 1][planes][];
+    int[] wordsPerPlane = new int[lastLevel + 1];
     for (int level = 0; level <= lastLevel; level++) {
-      levelInputs[level] = codes.levelInput(data, level);
-      wordsPerDoc[level] = layout.wordsPerDoc(level);
-      chunk[level] = new long[SCAN_CHUNK * wordsPerDoc[level]];
+      wordsPerPlane[level] = layout.wordsPerPlane(level);
+      for (int plane = 0; plane < planes; plane++) {
+        planeInputs[level][plane] = codes.planeInput(data, level, plane);
+        chunk[level][plane] = new long[SCAN_CHUNK * wordsPerPlane[level]];
+      }
     }
+    boolean useCorrectives = planes > 1;
     IndexInput correctivesInput =
-        bits > 1 ? data.slice("correctives", codes.correctivesOffset(), codes.correctivesBytes()) : null;
-    float[] correctives = bits > 1 ? new float[2 * SCAN_CHUNK] : null;
+        useCorrectives ? data.slice("correctives", codes.correctivesOffset(), codes.correctivesBytes()) : null;
+    float[] correctives = useCorrectives ? new float[2 * SCAN_CHUNK] : null;
 
     TopCandidates top = new TopCandidates(stage.candidates());
+    int[] distances = new int[SCAN_CHUNK];
+    long[] sums = new long[SCAN_CHUNK];
+    float[] scores = new float[SCAN_CHUNK];
     int count = codes.count();
     for (int start = 0; start < count; start += SCAN_CHUNK) {
       int n = Math.min(SCAN_CHUNK, count - start);
       for (int level = 0; level <= lastLevel; level++) {
-        levelInputs[level].readLongs(chunk[level], 0, n * wordsPerDoc[level]);
+        for (int plane = 0; plane < planes; plane++) {
+          planeInputs[level][plane].readLongs(chunk[level][plane], 0, n * wordsPerPlane[level]);
+        }
       }
       if (correctivesInput != null) {
         correctivesInput.readFloats(correctives, 0, 2 * n);
       }
+      if (plainHamming) {
+        Arrays.fill(distances, 0, n, 0);
+        for (int level = 0; level <= lastLevel; level++) {
+          BitKernels.hammingChunk(query.levelCode(level), chunk[level][0], n, wordsPerPlane[level], distances);
+        }
+        for (int i = 0; i < n; i++) {
+          scores[i] = query.hammingScore(lastLevel, distances[i]);
+        }
+      } else {
+        Arrays.fill(sums, 0, n, 0L);
+        for (int level = 0; level <= lastLevel; level++) {
+          if (oneBitAsymmetric) {
+            BitKernels.fourBitQueryOneBitDocChunk(query.levelCode(level), chunk[level][0], n, wordsPerPlane[level], sums);
+          } else {
+            for (int i = 0; i < n; i++) {
+              sums[i] +=
+                  BitKernels.planeSums(
+                      query.levelCode(level), query.planes(), chunk[level], i * wordsPerPlane[level], planes, wordsPerPlane[level]);
+            }
+          }
+        }
+        for (int i = 0; i < n; i++) {
+          float lower = useCorrectives ? correctives[2 * i] : -1f;
+          float step = useCorrectives ? correctives[2 * i + 1] : 2f;
+          scores[i] = query.estimate(lastLevel, sums[i], lower, step);
+        }
+      }
       long allowed = remainingVisits(collector);
       int visited = 0;
+      float threshold = top.minCompetitiveScore();
       for (int i = 0; i < n && visited < allowed; i++) {
         int ord = start + i;
         if (acceptOrds != null && acceptOrds.get(ord) == false) {
           continue;
         }
         visited++;
-        float score;
-        if (plainHamming) {
-          int distance = 0;
-          for (int level = 0; level <= lastLevel; level++) {
-            distance +=
-                BitKernels.hamming(query.levelCode(level), chunk[level], i * wordsPerDoc[level], wordsPerDoc[level]);
-          }
-          score = query.hammingScore(lastLevel, distance);
-        } else {
-          long sums = 0;
-          for (int level = 0; level <= lastLevel; level++) {
-            sums +=
-                BitKernels.planeSums(
-                    query.levelCode(level),
-                    query.planes(),
-                    chunk[level],
-                    i * wordsPerDoc[level],
-                    bits,
-                    layout.wordsPerPlane(level));
-          }
-          float lower = correctives == null ? -1f : correctives[2 * i];
-          float step = correctives == null ? 2f : correctives[2 * i + 1];
-          score = query.estimate(lastLevel, sums, lower, step);
+        if (scores[i] > threshold) {
+          top.offer(ord, scores[i]);
+          threshold = top.minCompetitiveScore();
         }
-        top.offer(ord, score);
       }
       collector.incVisitedCount(visited);
       if (collector.earlyTerminated()) {
@@ -210,31 +236,34 @@ final class FunnelSearcher {
   private int[] rescoreCodes(float[] target, FunnelStage stage, int[] candidates)
       throws IOException {
     int lastLevel = layout.levelEndingAt(stage.dims());
-    QueryCode query = codes.binarizer().encodeQuery(target, stage.metric());
-    int bits = layout.bits();
-    RandomAccessInput[] levels = new RandomAccessInput[lastLevel + 1];
-    long[][] docWords = new long[lastLevel + 1][];
+    int planes = stage.planesOf(layout.bits());
+    QueryCode query = codes.binarizer(data).encodeQuery(target, stage.metric(), planes);
+    RandomAccessInput[][] planeSlices = new RandomAccessInput[lastLevel + 1][planes];
+    long[][][] docWords = new long[lastLevel + 1][planes][];
     for (int level = 0; level <= lastLevel; level++) {
-      levels[level] = codes.levelSlice(data, level);
-      docWords[level] = new long[layout.wordsPerDoc(level)];
+      for (int plane = 0; plane < planes; plane++) {
+        planeSlices[level][plane] = codes.planeSlice(data, level, plane);
+        docWords[level][plane] = new long[layout.wordsPerPlane(level)];
+      }
     }
-    RandomAccessInput correctives = bits > 1 ? codes.correctivesSlice(data) : null;
+    RandomAccessInput correctives = planes > 1 ? codes.correctivesSlice(data) : null;
     TopCandidates top = new TopCandidates(stage.candidates());
     for (int ord : candidates) {
       long sums = 0;
       int distance = 0;
       for (int level = 0; level <= lastLevel; level++) {
-        long[] words = docWords[level];
-        long base = (long) ord * layout.bytesPerDoc(level);
-        for (int w = 0; w < words.length; w++) {
-          words[w] = levels[level].readLong(base + (long) w * Long.BYTES);
+        int wordsPerPlane = layout.wordsPerPlane(level);
+        long base = (long) ord * layout.bytesPerPlane(level);
+        for (int plane = 0; plane < planes; plane++) {
+          long[] words = docWords[level][plane];
+          for (int w = 0; w < wordsPerPlane; w++) {
+            words[w] = planeSlices[level][plane].readLong(base + (long) w * Long.BYTES);
+          }
         }
         if (query.isPlainHamming()) {
-          distance += BitKernels.hamming(query.levelCode(level), words, 0, words.length);
+          distance += BitKernels.hamming(query.levelCode(level), docWords[level][0], 0, wordsPerPlane);
         } else {
-          sums +=
-              BitKernels.planeSums(
-                  query.levelCode(level), query.planes(), words, 0, bits, layout.wordsPerPlane(level));
+          sums += BitKernels.planeSums(query.levelCode(level), query.planes(), docWords[level], 0, planes, wordsPerPlane);
         }
       }
       float score;

@@ -47,25 +47,32 @@ import org.apache.lucene.index.SegmentWriteState;
  * <pre>
  * IndexHeader(DATA_CODEC_NAME, VERSION_CURRENT, segment id, suffix)
  * per float field, each block starting at a 64-byte aligned offset (recorded in .vemb):
- *   level 0 block:  count x code(0)
- *   level 1 block:  count x code(1)
+ *   level 0 block:  plane 0: count x w(0) longs, plane 1: count x w(0) longs, ... (b planes)
+ *   level 1 block:  the same for level 1
  *   ...
  *   correctives (b &gt; 1 only): count x (float lower, float step)
  *   rotation (pca only): dims x dims float, row-major: rotated[i] = sum_j R[i][j] * x[j]
  * Footer (CRC32)
  * </pre>
  *
- * <p>{@code code(l)} holds dimensions {@code [nested[l-1], nested[l])} (from 0 for level 0) of one
- * document: {@code b} bit planes, plane 0 first, each of {@code ceil(width / 64)} little-endian
- * longs, bit {@code j} of long {@code w} standing for dimension {@code start + 64 w + j}. Its length
- * in bytes is {@code 8 * b * ceil(width / 64)}. Level blocks are separate so that a first-stage scan
- * reads {@code nested[0] / 8 * b} bytes per document from one sequential region, and a later stage
- * reads the next level only for survivors.
+ * <p>Level {@code l} covers dimensions {@code [nested[l-1], nested[l])} (from 0 for level 0) and
+ * holds {@code b} bit planes, most significant first, one after the other: plane {@code p} of
+ * document {@code ord} lies at {@code levelOffset + (p * count + ord) * 8 * w}, {@code w =
+ * ceil(width / 64)} little-endian longs, bit {@code j} of long {@code i} standing for dimension
+ * {@code start + 64 i + j}. Plane 0 is the sign bit of every dimension, so a first stage scans
+ * {@code nested[0] / 8} bytes per document (sign plane only) or {@code nested[0] / 8 * b} (all
+ * planes) from contiguous regions, and later stages read further levels and planes only for
+ * survivors. Levels start 64-byte aligned; planes within a level are packed.
  *
  * <p>The coordinates coded are {@code y = R (x - centroid)} ({@code x} L2-normalised first under
  * cosine; {@code R} the identity without rotation). With one bit, bit = {@code y > 0}. With
- * {@code b > 1} bits, each coordinate is quantized uniformly to {@code 0 .. 2^b - 1} on the
- * document's own {@code [min(y), max(y)]}; the correctives restore {@code y ~ lower + step * q}.
+ * {@code b > 1} bits, each coordinate is quantized uniformly to {@code q} in {@code 0 .. 2^b - 1} on
+ * the document's own symmetric interval {@code [-max|y|, max|y|]} (so the top plane is the sign);
+ * the correctives restore {@code y ~ lower + step * q}.
+ *
+ * <p>With rotation {@code pca}, {@code R}'s rows are the principal axes of the segment's centred
+ * vectors (a deterministic sample of at most 4,096), most variance first, learned at every flush
+ * and merge; nested levels are then prefixes of the rotated coordinates. Floats stay unrotated.
  *
  * <p>The segment keeps everything it needs to be read: the public no-arg instance (the one
  * Lucene's SPI loads by {@link #NAME}) reads every variant this format wrote.
@@ -116,9 +123,6 @@ public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
     this.nestedDims = nestedDims == null ? null : nestedDims.clone();
     this.bits = bits;
     this.rotation = rotation == null ? Rotation.NONE : rotation;
-    if (this.rotation != Rotation.NONE) {
-      throw new IllegalArgumentException("rotation [" + this.rotation + "] is not supported yet");
-    }
   }
 
   /** Throws unless {@code nestedDims} is strictly ascending, within 1..dims, ending at dims. */

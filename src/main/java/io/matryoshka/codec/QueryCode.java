@@ -12,20 +12,23 @@ package io.matryoshka.codec;
  * p lowerQ lowerD + lowerQ stepD sum(d) + lowerD stepQ sum(q) + stepQ stepD sum(q d)
  * </pre>
  *
- * where {@code sum(d) = sum_b 2^b popcount(D_b)} and {@code sum(q d) = sum_a sum_b 2^(a+b)
- * popcount(Q_a & D_b)}: popcounts over bit planes only.
+ * where {@code sum(d) = sum_b w_b popcount(D_b)} and {@code sum(q d) = sum_a sum_b w_a w_b
+ * popcount(Q_a & D_b)}, {@code w} the weight {@code 2^(planes - 1 - index)} of a plane (planes
+ * are stored most significant first): popcounts over bit planes only.
  */
 public final class QueryCode {
   private final CodeLayout layout;
   private final int planes;
+  private final int docPlanes;
   private final long[][] codes;
   private final float lower;
   private final float step;
   private final long[] sumQThroughLevel;
 
-  QueryCode(CodeLayout layout, int planes, long[][] codes, float lower, float step) {
+  QueryCode(CodeLayout layout, int planes, int docPlanes, long[][] codes, float lower, float step) {
     this.layout = layout;
     this.planes = planes;
+    this.docPlanes = docPlanes;
     this.codes = codes;
     this.lower = lower;
     this.step = step;
@@ -35,7 +38,7 @@ public final class QueryCode {
       int wordsPerPlane = layout.wordsPerPlane(level);
       for (int plane = 0; plane < planes; plane++) {
         for (int w = 0; w < wordsPerPlane; w++) {
-          sum += (long) Long.bitCount(codes[level][plane * wordsPerPlane + w]) << plane;
+          sum += (long) Long.bitCount(codes[level][plane * wordsPerPlane + w]) << (planes - 1 - plane);
         }
       }
       sumQThroughLevel[level] = sum;
@@ -46,6 +49,11 @@ public final class QueryCode {
     return planes;
   }
 
+  /** Bit planes of the documents' codes this query is compared with (1: the sign plane only). */
+  public int docPlanes() {
+    return docPlanes;
+  }
+
   /** The query's planes for {@code level}: {@code planes * wordsPerPlane(level)} longs. */
   public long[] levelCode(int level) {
     return codes[level];
@@ -53,7 +61,7 @@ public final class QueryCode {
 
   /** Whether the cheap XOR-popcount path applies (one bit on both sides). */
   public boolean isPlainHamming() {
-    return planes == 1 && layout.bits() == 1;
+    return planes == 1 && docPlanes == 1;
   }
 
   /**

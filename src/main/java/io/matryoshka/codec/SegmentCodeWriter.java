@@ -38,15 +38,20 @@ final class SegmentCodeWriter {
       return new SegmentCodes(new float[layout.dims()], new long[layout.levels()], 0, 0);
     }
     float[] centroid = centroid(count, passes);
-    float[] rotationMatrix = null; // rotation learning arrives with Rotation.PCA support
-    Binarizer binarizer = new Binarizer(layout, similarity, centroid, rotationMatrix);
+    float[][] rotationRows =
+        rotation == Rotation.PCA
+            ? PcaRotation.learn(count, layout.dims(), similarity, centroid, passes)
+            : null;
+    Binarizer binarizer = new Binarizer(layout, similarity, centroid, rotationRows);
 
     int levels = layout.levels();
-    IndexOutput[] levelTemps = new IndexOutput[levels];
+    int planes = layout.bits();
+    // One temp file per (level, plane): the data file keeps each plane of each level contiguous.
+    IndexOutput[] planeTemps = new IndexOutput[levels * planes];
     IndexOutput correctivesTemp = null;
     try {
-      for (int level = 0; level < levels; level++) {
-        levelTemps[level] = tempOutput("level" + level);
+      for (int i = 0; i < planeTemps.length; i++) {
+        planeTemps[i] = tempOutput("level" + (i / planes) + "_plane" + (i % planes));
       }
       if (layout.bits() > 1) {
         correctivesTemp = tempOutput("correctives");
@@ -57,8 +62,12 @@ final class SegmentCodeWriter {
           vector -> {
             float[] correctives = binarizer.quantize(binarizer.transform(vector, true), layout.bits(), codes);
             for (int level = 0; level < levels; level++) {
-              for (long word : codes[level]) {
-                levelTemps[level].writeLong(word);
+              int wordsPerPlane = layout.wordsPerPlane(level);
+              for (int plane = 0; plane < planes; plane++) {
+                IndexOutput out = planeTemps[level * planes + plane];
+                for (int w = 0; w < wordsPerPlane; w++) {
+                  out.writeLong(codes[level][plane * wordsPerPlane + w]);
+                }
               }
             }
             if (correctivesOut != null) {
@@ -68,19 +77,31 @@ final class SegmentCodeWriter {
           });
       long[] levelOffsets = new long[levels];
       for (int level = 0; level < levels; level++) {
-        levelOffsets[level] = appendAligned(levelTemps[level]);
-        levelTemps[level] = null;
+        levelOffsets[level] = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
+        for (int plane = 0; plane < planes; plane++) {
+          append(planeTemps[level * planes + plane]);
+          planeTemps[level * planes + plane] = null;
+        }
       }
       long correctivesOffset = 0;
       if (correctivesTemp != null) {
-        correctivesOffset = appendAligned(correctivesTemp);
+        correctivesOffset = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
+        append(correctivesTemp);
         correctivesTemp = null;
       }
       long rotationOffset = 0;
+      if (rotationRows != null) {
+        rotationOffset = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
+        for (float[] row : rotationRows) {
+          for (float value : row) {
+            data.writeInt(Float.floatToIntBits(value));
+          }
+        }
+      }
       return new SegmentCodes(centroid, levelOffsets, correctivesOffset, rotationOffset);
     } finally {
       // On success every temp was appended (and deleted) and set to null.
-      for (IndexOutput temp : levelTemps) {
+      for (IndexOutput temp : planeTemps) {
         discard(temp);
       }
       discard(correctivesTemp);
@@ -116,16 +137,14 @@ final class SegmentCodeWriter {
     return state.directory.createTempOutput(state.segmentInfo.name, "mtry_" + what, state.context);
   }
 
-  /** Copies a finished temp file into the data file at a 64-byte boundary, then deletes it. */
-  private long appendAligned(IndexOutput temp) throws IOException {
+  /** Copies a finished temp file to the end of the data file, then deletes it. */
+  private void append(IndexOutput temp) throws IOException {
     String name = temp.getName();
     temp.close();
-    long offset = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
     try (IndexInput in = state.directory.openInput(name, state.context)) {
       data.copyBytes(in, in.length());
     }
     state.directory.deleteFile(name);
-    return offset;
   }
 
   private void discard(IndexOutput temp) {

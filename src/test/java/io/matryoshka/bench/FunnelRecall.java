@@ -1,0 +1,174 @@
+package io.matryoshka.bench;
+
+import io.matryoshka.codec.Funnel;
+import io.matryoshka.codec.FunnelMetric;
+import io.matryoshka.codec.FunnelSearchStrategy;
+import io.matryoshka.codec.FunnelStage;
+import io.matryoshka.codec.MatryoshkaVectorsFormat;
+import io.matryoshka.codec.Rotation;
+import io.matryoshka.search.MatryoshkaKnnQuery;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.lucene104.Lucene104Codec;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.StoredField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.MMapDirectory;
+import org.apache.lucene.util.IOUtils;
+
+/**
+ * Recall@10 and per-query latency of funnel shapes on a TEXMEX dataset, one force-merged segment,
+ * one thread, in-process Lucene (no Elasticsearch): the numbers that choose the default funnel.
+ *
+ * <pre>
+ * ./mvnw -q test-compile exec:java -Dexec.classpathScope=test \
+ *   -Dexec.mainClass=io.matryoshka.bench.FunnelRecall -Dexec.args="../shared/datasets/debian-bge-small 1000"
+ * </pre>
+ */
+public final class FunnelRecall {
+  public static void main(String[] args) throws Exception {
+    // Lucene's SPI also loads Elasticsearch's formats from the test classpath; they need its logging.
+    org.elasticsearch.common.logging.LogConfigurator.configureESLogging();
+    Path dataset = Path.of(args[0]);
+    int queries = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
+    float[][] docs = Fvecs.readFvecs(dataset.resolve("docs.fvecs"), Integer.MAX_VALUE);
+    float[][] query = Fvecs.readFvecs(dataset.resolve("queries.fvecs"), queries);
+    int[][] truth = Fvecs.readIvecs(dataset.resolve("groundtruth.ivecs"), queries);
+    int dims = docs[0].length;
+    System.out.printf(Locale.ROOT, "%d docs x %d dims, %d queries%n", docs.length, dims, query.length);
+    int[] bitsToTry = Arrays.stream(System.getProperty("bits", "1,2,4").split(",")).mapToInt(Integer::parseInt).toArray();
+    for (int bits : bitsToTry) {
+      int[] nested = dims == 384 ? new int[] {64, 128, 192, 384} : new int[] {dims};
+      Path dir = Files.createTempDirectory("funnel-recall");
+      try (Directory directory = new MMapDirectory(dir)) {
+        long t0 = System.nanoTime();
+        Rotation rotation = Rotation.fromWireName(System.getProperty("rotation", "none"));
+        index(directory, docs, new MatryoshkaVectorsFormat(nested, bits, rotation));
+        System.out.printf(Locale.ROOT, "%nbits=%d nested=%s rotation=%s indexed+merged in %.1f s%n", bits, Arrays.toString(nested), rotation, (System.nanoTime() - t0) / 1e9);
+        try (DirectoryReader reader = DirectoryReader.open(directory)) {
+          IndexSearcher searcher = new IndexSearcher(reader);
+          boolean layered = rotation != Rotation.NONE || Boolean.getBoolean("layered");
+          List<Funnel> funnels = layered ? rotatedFunnels(nested, dims, bits) : funnels(nested, dims, bits);
+          for (Funnel funnel : funnels) {
+            measure(searcher, funnel, query, truth, dims);
+          }
+        }
+      } finally {
+        IOUtils.rm(dir);
+      }
+    }
+  }
+
+  /**
+   * With a rotation the leading code levels carry the ranking: a sign-plane first stage on a short
+   * level, then all planes of a longer level for the survivors.
+   */
+  static List<Funnel> rotatedFunnels(int[] nested, int dims, int bits) {
+    List<Funnel> out = new ArrayList<>();
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits));
+    for (int first : new int[] {nested[0], nested[1]}) {
+      for (int keep : new int[] {2000, 5000, 10000}) {
+        for (int second : new int[] {nested[nested.length - 2], dims}) {
+          for (int secondKeep : new int[] {100, 300}) {
+            out.add(new Funnel(List.of(new FunnelStage(first, FunnelMetric.ASYMMETRIC, keep, 1), new FunnelStage(second, FunnelMetric.ASYMMETRIC, secondKeep), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+          }
+        }
+      }
+    }
+    out.add(new Funnel(List.of(new FunnelStage(dims, FunnelMetric.ASYMMETRIC, 300), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+    return out;
+  }
+
+  static List<Funnel> funnels(int[] nested, int dims, int bits) {
+    List<Funnel> out = new ArrayList<>();
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits));
+    for (FunnelMetric metric : new FunnelMetric[] {FunnelMetric.HAMMING, FunnelMetric.ASYMMETRIC}) {
+      if (bits > 1 && metric == FunnelMetric.HAMMING) {
+        continue;
+      }
+      for (int keep : new int[] {100, 300, 1000, 2000}) {
+        out.add(new Funnel(List.of(new FunnelStage(dims, metric, keep), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+      }
+      for (int keep : new int[] {1000, 2000}) {
+        out.add(new Funnel(List.of(new FunnelStage(dims, metric, keep), new FunnelStage(dims / 2, FunnelMetric.FLOAT, 100), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+        out.add(new Funnel(List.of(new FunnelStage(dims, metric, keep), new FunnelStage(dims / 2, FunnelMetric.FLOAT, 30), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+      }
+      for (int first : nested) {
+        if (first == dims) {
+          continue;
+        }
+        out.add(new Funnel(List.of(new FunnelStage(first, metric, 3000), new FunnelStage(dims, metric, 300), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+      }
+    }
+    return out;
+  }
+
+  static void index(Directory directory, float[][] docs, KnnVectorsFormat format) throws IOException {
+    IndexWriterConfig config = new IndexWriterConfig().setCodec(codec(format)).setRAMBufferSizeMB(256);
+    try (IndexWriter writer = new IndexWriter(directory, config)) {
+      for (int i = 0; i < docs.length; i++) {
+        Document doc = new Document();
+        doc.add(new StoredField("ord", i));
+        doc.add(new KnnFloatVectorField("v", docs[i], VectorSimilarityFunction.COSINE));
+        writer.addDocument(doc);
+      }
+      writer.forceMerge(1);
+    }
+  }
+
+  static Codec codec(KnnVectorsFormat format) {
+    return new Lucene104Codec() {
+      @Override
+      public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+        return format;
+      }
+    };
+  }
+
+  static void measure(IndexSearcher searcher, Funnel funnel, float[][] queries, int[][] truth, int dims) throws IOException {
+    FunnelSearchStrategy strategy = new FunnelSearchStrategy(funnel, Funnel.DEFAULT_OVERSAMPLE, dims, false);
+    // warm up
+    for (int i = 0; i < Math.min(200, queries.length); i++) {
+      searcher.search(new MatryoshkaKnnQuery("v", queries[i], dims, 10, null, strategy, Float.NEGATIVE_INFINITY), 10);
+    }
+    long[] nanos = new long[queries.length];
+    double recall = 0;
+    for (int q = 0; q < queries.length; q++) {
+      long t0 = System.nanoTime();
+      TopDocs top = searcher.search(new MatryoshkaKnnQuery("v", queries[q], dims, 10, null, strategy, Float.NEGATIVE_INFINITY), 10);
+      nanos[q] = System.nanoTime() - t0;
+      Set<Integer> expected = new HashSet<>();
+      for (int i = 0; i < 10; i++) {
+        expected.add(truth[q][i]);
+      }
+      int hits = 0;
+      for (ScoreDoc sd : top.scoreDocs) {
+        // single segment, docs added in order: doc id == ordinal
+        if (expected.contains(sd.doc)) {
+          hits++;
+        }
+      }
+      recall += hits / 10.0;
+    }
+    Arrays.sort(nanos);
+    System.out.printf(Locale.ROOT, "  %-70s recall@10=%.4f  p50=%.3f ms  p99=%.3f ms%n", funnel, recall / queries.length, nanos[nanos.length / 2] / 1e6, nanos[(int) (nanos.length * 0.99)] / 1e6);
+  }
+}
