@@ -1,6 +1,7 @@
 package io.matryoshka.es.query;
 
 import static org.elasticsearch.xcontent.ConstructingObjectParser.constructorArg;
+import static org.elasticsearch.xcontent.ConstructingObjectParser.optionalConstructorArg;
 
 import io.matryoshka.codec.Funnel;
 import io.matryoshka.codec.FunnelMetric;
@@ -24,12 +25,11 @@ import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.index.mapper.MappedFieldType;
 import org.elasticsearch.index.mapper.vectors.DenseVectorFieldMapper.VectorSimilarity;
-import org.elasticsearch.index.query.AbstractQueryBuilder;
+import org.elasticsearch.index.query.LeafQueryBuilder;
 import org.elasticsearch.index.query.MatchNoneQueryBuilder;
 import org.elasticsearch.index.query.QueryBuilder;
 import org.elasticsearch.index.query.QueryRewriteContext;
 import org.elasticsearch.index.query.SearchExecutionContext;
-import org.elasticsearch.search.internal.MaxClauseCountQueryVisitor;
 import org.elasticsearch.xcontent.ConstructingObjectParser;
 import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.XContentBuilder;
@@ -41,7 +41,7 @@ import org.elasticsearch.xcontent.XContentParser;
  * checked in two places: what needs no mapping when the request is parsed, the rest (vector
  * length, funnel shape) against the field when the shard builds the Lucene query.
  */
-public final class MatryoshkaKnnQueryBuilder extends AbstractQueryBuilder<MatryoshkaKnnQueryBuilder> {
+public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<MatryoshkaKnnQueryBuilder> {
   public static final String NAME = "matryoshka_knn";
 
   public static final int DEFAULT_K = 10;
@@ -59,12 +59,18 @@ public final class MatryoshkaKnnQueryBuilder extends AbstractQueryBuilder<Matryo
   static final ParseField STAGE_DIMS_FIELD = new ParseField("dims");
   static final ParseField STAGE_METRIC_FIELD = new ParseField("metric");
   static final ParseField STAGE_CANDIDATES_FIELD = new ParseField("candidates");
+  static final ParseField STAGE_BITS_FIELD = new ParseField("bits");
 
   private static final ConstructingObjectParser<FunnelStage, Void> STAGE_PARSER =
       new ConstructingObjectParser<>(
           "funnel_stage",
           false,
-          args -> new FunnelStage((Integer) args[0], FunnelMetric.fromWireName((String) args[1]), (Integer) args[2]));
+          args ->
+              new FunnelStage(
+                  (Integer) args[0],
+                  FunnelMetric.fromWireName((String) args[1]),
+                  (Integer) args[2],
+                  args[3] == null ? 0 : (Integer) args[3]));
 
   @SuppressWarnings("unchecked")
   private static final ConstructingObjectParser<MatryoshkaKnnQueryBuilder, Void> PARSER =
@@ -75,6 +81,7 @@ public final class MatryoshkaKnnQueryBuilder extends AbstractQueryBuilder<Matryo
     STAGE_PARSER.declareInt(constructorArg(), STAGE_DIMS_FIELD);
     STAGE_PARSER.declareString(constructorArg(), STAGE_METRIC_FIELD);
     STAGE_PARSER.declareInt(constructorArg(), STAGE_CANDIDATES_FIELD);
+    STAGE_PARSER.declareInt(optionalConstructorArg(), STAGE_BITS_FIELD);
 
     PARSER.declareString(constructorArg(), FIELD_FIELD);
     PARSER.declareFloatArray(constructorArg(), QUERY_VECTOR_FIELD);
@@ -152,13 +159,14 @@ public final class MatryoshkaKnnQueryBuilder extends AbstractQueryBuilder<Matryo
   }
 
   private static FunnelStage readStage(StreamInput in) throws IOException {
-    return new FunnelStage(in.readVInt(), in.readEnum(FunnelMetric.class), in.readVInt());
+    return new FunnelStage(in.readVInt(), in.readEnum(FunnelMetric.class), in.readVInt(), in.readVInt());
   }
 
   private static void writeStage(StreamOutput out, FunnelStage stage) throws IOException {
     out.writeVInt(stage.dims());
     out.writeEnum(stage.metric());
     out.writeVInt(stage.candidates());
+    out.writeVInt(stage.bits());
   }
 
   public MatryoshkaKnnQueryBuilder k(int k) {
@@ -258,11 +266,15 @@ public final class MatryoshkaKnnQueryBuilder extends AbstractQueryBuilder<Matryo
     if (funnel != null) {
       builder.startArray(FUNNEL_FIELD.getPreferredName());
       for (FunnelStage stage : funnel) {
-        builder.startObject()
+        builder
+            .startObject()
             .field(STAGE_DIMS_FIELD.getPreferredName(), stage.dims())
             .field(STAGE_METRIC_FIELD.getPreferredName(), stage.metric().wireName())
-            .field(STAGE_CANDIDATES_FIELD.getPreferredName(), stage.candidates())
-            .endObject();
+            .field(STAGE_CANDIDATES_FIELD.getPreferredName(), stage.candidates());
+        if (stage.bits() != 0) {
+          builder.field(STAGE_BITS_FIELD.getPreferredName(), stage.bits());
+        }
+        builder.endObject();
       }
       builder.endArray();
     }
@@ -310,8 +322,7 @@ public final class MatryoshkaKnnQueryBuilder extends AbstractQueryBuilder<Matryo
   }
 
   @Override
-  protected Query doToQuery(SearchExecutionContext context, MaxClauseCountQueryVisitor visitor)
-      throws IOException {
+  protected Query doToQuery(SearchExecutionContext context) throws IOException {
     MappedFieldType mapped = context.getFieldType(fieldName);
     if (mapped == null) {
       // As knn: an index that does not map the field has no hits for it.
@@ -348,7 +359,7 @@ public final class MatryoshkaKnnQueryBuilder extends AbstractQueryBuilder<Matryo
     if (funnel != null) {
       try {
         stages = new Funnel(funnel);
-        stages.validate(queryDims, nestedDims);
+        stages.validate(queryDims, nestedDims, field.bits());
         stages.validateKeeps(k);
       } catch (IllegalArgumentException e) {
         throw invalid(e.getMessage());

@@ -82,6 +82,7 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
             .field("similarity", "l2_norm")
             .field("nested_dims", List.of(4, 8, 16))
             .field("bits", 4)
+            // Elasticsearch leaves a parameter set to its default out of the mapping it returns.
             .field("rotation", "none");
     MapperService mapperService = createMapperService(embedding(params));
     assertThat(
@@ -92,8 +93,7 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
                 "dims", 16,
                 "similarity", "l2_norm",
                 "nested_dims", List.of(4, 8, 16),
-                "bits", 4,
-                "rotation", "none")));
+                "bits", 4)));
     // Re-parsing what was serialized gives the same mapping.
     MapperService reparsed = createMapperService(mapperService.documentMapper().mappingSource().string());
     assertThat(fieldMapping(reparsed, ToXContent.EMPTY_PARAMS), equalTo(fieldMapping(mapperService, ToXContent.EMPTY_PARAMS)));
@@ -109,6 +109,17 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
     assertThat(mapperService.fieldType(child), instanceOf(DenseVectorFieldMapper.DenseVectorFieldType.class));
     assertThat(((MatryoshkaVectorFieldType) mapperService.fieldType("embedding")).vectorFieldName(), equalTo(child));
     assertThat(mapperService.documentMapper().mappingSource().string(), allOf(containsString("embedding"), org.hamcrest.Matchers.not(containsString(child))));
+  }
+
+  public void testPcaMappingDefaultsToHalvings() throws IOException {
+    MapperService mapperService = createMapperService(embedding(b -> b.field("dims", 128).field("rotation", "pca").field("bits", 4)));
+    assertThat(
+        fieldMapping(mapperService, ToXContent.EMPTY_PARAMS),
+        equalTo(Map.of("type", "matryoshka_vector", "dims", 128, "rotation", "pca", "bits", 4)));
+    assertThat(fieldMapping(mapperService, INCLUDE_DEFAULTS).get("nested_dims"), equalTo(List.of(32, 64, 128)));
+    MatryoshkaVectorFieldType type = (MatryoshkaVectorFieldType) mapperService.fieldType("embedding");
+    assertThat(type.rotation(), equalTo(Rotation.PCA));
+    assertArrayEquals(new int[] {32, 64, 128}, type.nestedDims());
   }
 
   public void testPcaDefaultNestedDimsAreHalvings() {
@@ -222,7 +233,7 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
     assertDocumentError("cosine", "{\"embedding\": [1, [2], 3]}", "expects numbers");
     assertDocumentError("cosine", "{\"embedding\": 5}", "expects an array of [3] numbers");
     assertDocumentError("cosine", "{\"embedding\": [0, 0, 0]}", "zero magnitude");
-    assertDocumentError("l2_norm", "{\"embedding\": [1, 2, 3], \"embedding\": [1, 2, 3]}", "doesn't support indexing multiple values");
+    assertDocumentError("l2_norm", "{\"embedding\": [[1, 2, 3], [1, 2, 3]]}", "expects numbers");
     // Zero vectors are fine where the similarity has no norm to divide by.
     DocumentMapper l2 = createDocumentMapper(embedding(b -> b.field("dims", 3).field("similarity", "l2_norm")));
     l2.parse(source(b -> b.array("embedding", 0f, 0f, 0f)));
