@@ -1,5 +1,6 @@
 package io.matryoshka.es;
 
+import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertAcked;
 import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertNoFailures;
 import static org.elasticsearch.test.hamcrest.ElasticsearchAssertions.assertResponse;
 import static org.hamcrest.Matchers.equalTo;
@@ -44,7 +45,12 @@ public class MatryoshkaClusterTests extends ESIntegTestCase {
   public void testQueryAndStatsAcrossNodes() throws Exception {
     assertAcked(
         prepareCreate("docs")
-            .setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 1))
+            .setSettings(
+                Settings.builder()
+                    .put("index.number_of_shards", SHARDS)
+                    .put("index.number_of_replicas", 1)
+                    // The framework may pick best_compression, which needs native zstd this JVM lacks.
+                    .put("index.codec", "default"))
             .setMapping(
                 """
                 {"properties": {"embedding": {"type": "matryoshka_vector", "dims": 12, "nested_dims": [4, 12], "bits": 2}}}"""));
@@ -71,9 +77,12 @@ public class MatryoshkaClusterTests extends ESIntegTestCase {
       }
       // k per shard: the global top 10 is the merge of each shard's exact top 10.
       assertResponse(
-          prepareSearch("docs")
+          // Each node coordinates in turn; with 3 shards on 2 nodes, shards on the other node are
+          // reached through the transport layer (the query builder is serialized).
+          internalCluster()
+              .client(internalCluster().getNodeNames()[round % 2])
+              .prepareSearch("docs")
               .setSearchType(randomFrom(SearchType.QUERY_THEN_FETCH, SearchType.DFS_QUERY_THEN_FETCH))
-              .setPreference(randomFrom((String) null, "_replica", "_primary"))
               .setSize(10)
               .setQuery(new MatryoshkaKnnQueryBuilder("embedding", query).k(10).exact(true)),
           response -> {
