@@ -52,6 +52,7 @@ public final class ElasticsearchCluster extends ExternalResource implements Auto
     private final Map<String, String> extraSettings;
     private final boolean pathRepo;
     private final String heap;
+    private final int fixedHttpPort;
     private final List<ElasticsearchNode> nodes = new ArrayList<>();
     private ElasticsearchDistribution distribution;
     private RestClient client;
@@ -63,6 +64,7 @@ public final class ElasticsearchCluster extends ExternalResource implements Auto
         this.extraSettings = Map.copyOf(b.settings);
         this.pathRepo = b.pathRepo;
         this.heap = b.heap;
+        this.fixedHttpPort = b.fixedHttpPort;
     }
 
     public static Builder singleNode(String name) {
@@ -79,6 +81,7 @@ public final class ElasticsearchCluster extends ExternalResource implements Auto
         private final Map<String, String> settings = new LinkedHashMap<>();
         private boolean pathRepo;
         private String heap = System.getProperty("tests.es.heap", "512m");
+        private int fixedHttpPort;
 
         private Builder(String name, int nodeCount) {
             if (name.matches("[a-z0-9][a-z0-9-]*") == false) {
@@ -106,6 +109,15 @@ public final class ElasticsearchCluster extends ExternalResource implements Auto
         /** JVM heap of each node, e.g. {@code 512m} or {@code 1g}. */
         public Builder heap(String heap) {
             this.heap = heap;
+            return this;
+        }
+
+        /** The HTTP port of a single node (e.g. 9200 for the local demo) instead of a free one. */
+        public Builder httpPort(int port) {
+            if (nodeCount != 1) {
+                throw new IllegalArgumentException("a fixed HTTP port needs a single node");
+            }
+            this.fixedHttpPort = port;
             return this;
         }
 
@@ -188,7 +200,9 @@ public final class ElasticsearchCluster extends ExternalResource implements Auto
         List<int[]> ports = new ArrayList<>();
         java.util.Set<Integer> taken = new java.util.HashSet<>();
         for (int i = 0; i < nodeCount; i++) {
-            ports.add(new int[] { freePort(taken), freePort(taken) });
+            int httpPort = fixedHttpPort > 0 ? fixedHttpPort : freePort(taken);
+            taken.add(httpPort);
+            ports.add(new int[] { httpPort, freePort(taken) });
         }
         String seedHosts = ports.stream().map(p -> "127.0.0.1:" + p[1]).collect(Collectors.joining(","));
         String nodeNames = java.util.stream.IntStream.range(0, nodeCount).mapToObj(i -> name + "-" + i).collect(Collectors.joining(","));

@@ -1,0 +1,237 @@
+package io.matryoshka.demo;
+
+import io.matryoshka.bench.Fvecs;
+import io.matryoshka.it.cluster.ElasticsearchCluster;
+import io.matryoshka.it.cluster.Json;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.elasticsearch.client.RestClient;
+
+/**
+ * The main job: a local Elasticsearch node with the plugin on localhost:9200, real sample data
+ * (4,000 Debian package descriptions embedded with bge-small-en-v1.5), example searches printed
+ * with the hits' texts, and curl commands to try; the node runs until Ctrl-C.
+ *
+ * <p>Run with {@code ./mvnw -Prun} (the profile builds the plugin, unpacks the distribution and
+ * passes the harness its locations). {@code -Drun.exitAfterExamples=true} stops after the examples.
+ */
+public final class LocalDemo {
+  static final String INDEX = "debian";
+  static final String SLICE = "/debian-bge-small-slice/";
+  static final int DIMS = 384;
+
+  private final RestClient client;
+  private final PrintStream out;
+
+  LocalDemo(RestClient client, PrintStream out) {
+    this.client = client;
+    this.out = out;
+  }
+
+  public static void main(String[] args) throws Exception {
+    int port = Integer.getInteger("run.port", 9200);
+    if (portTaken(port)) {
+      System.err.println(
+          "Port " + port + " is already in use (another Elasticsearch?). Stop it, or run with -Drun.port=<free port>.");
+      System.exit(1);
+    }
+    System.out.println("Starting Elasticsearch " + System.getProperty("tests.es.version") + " with the matryoshka-vector plugin on localhost:" + port + " ...");
+    ElasticsearchCluster cluster = ElasticsearchCluster.singleNode("matryoshka-demo").httpPort(port).heap("1g").build();
+    // The harness's JVM shutdown hook stops the node on Ctrl-C as well.
+    cluster.start();
+    try {
+      LocalDemo demo = new LocalDemo(cluster.client(), System.out);
+      Path workDir = cluster.dir();
+      demo.loadSampleData();
+      List<Example> examples = demo.runExamples(4);
+      demo.printCurlCommands(port, workDir, examples.get(0));
+      if (Boolean.getBoolean("run.exitAfterExamples")) {
+        return;
+      }
+      System.out.println();
+      System.out.println("The node keeps running at http://localhost:" + port + " (data and logs: " + workDir + "). Press Ctrl-C to stop it.");
+      Thread.currentThread().join();
+    } finally {
+      cluster.stop();
+    }
+  }
+
+  private static boolean portTaken(int port) {
+    try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  /** Creates the index and bulk-loads the slice with a progress bar. */
+  void loadSampleData() throws IOException {
+    float[][] vectors = readVectors("docs.fvecs");
+    List<String[]> texts = readTsv("docs.tsv");
+    Json.call(client, "DELETE", "/" + INDEX + "?ignore_unavailable=true", null);
+    Map<String, Object> mappings =
+        Map.of(
+            "properties",
+            Map.of(
+                "embedding", Map.of("type", "matryoshka_vector", "dims", DIMS, "similarity", "cosine"),
+                "text", Map.of("type", "text"),
+                "ordinal", Map.of("type", "integer")));
+    Json.call(
+        client,
+        "PUT",
+        "/" + INDEX,
+        Map.of("settings", Map.of("number_of_shards", 1, "number_of_replicas", 0, "refresh_interval", "-1"), "mappings", mappings));
+    out.println("Created index [" + INDEX + "]: field [embedding] is a matryoshka_vector (384 dims, cosine).");
+    long start = System.nanoTime();
+    int batch = 250;
+    for (int from = 0; from < vectors.length; from += batch) {
+      StringBuilder body = new StringBuilder();
+      int to = Math.min(vectors.length, from + batch);
+      for (int i = from; i < to; i++) {
+        body.append(Json.write(Map.of("index", Map.of("_id", Integer.toString(i))))).append('\n');
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("ordinal", i);
+        doc.put("text", texts.get(i)[1]);
+        doc.put("embedding", toList(vectors[i]));
+        body.append(Json.write(doc)).append('\n');
+      }
+      Map<String, Object> response = Json.call(client, "POST", "/" + INDEX + "/_bulk", body.toString());
+      if (Boolean.TRUE.equals(response.get("errors"))) {
+        throw new IllegalStateException("bulk request had errors: " + Json.write(response).substring(0, 500));
+      }
+      progress(to, vectors.length, start);
+    }
+    out.println();
+    Json.call(client, "PUT", "/" + INDEX + "/_settings", Map.of("index", Map.of("refresh_interval", "1s")));
+    Json.call(client, "POST", "/" + INDEX + "/_refresh", null);
+  }
+
+  private void progress(int done, int total, long startNanos) {
+    int width = 40;
+    int filled = (int) ((long) width * done / total);
+    double seconds = (System.nanoTime() - startNanos) / 1e9;
+    out.printf(
+        Locale.ROOT,
+        "\rLoading  [%s%s] %,d/%,d docs  %,.0f docs/s",
+        "#".repeat(filled),
+        ".".repeat(width - filled),
+        done,
+        total,
+        done / Math.max(seconds, 1e-9));
+    out.flush();
+  }
+
+  /** One example search and whether a hit was the query's own package description. */
+  record Example(String query, float[] vector, int ownOrdinal, List<String> hitIds, boolean foundOwn) {}
+
+  /**
+   * Searches with the first {@code count} sample queries whose own package description is among
+   * the loaded documents (the slice holds 4,000 of the 60,594), and prints the hits.
+   */
+  List<Example> runExamples(int count) throws IOException {
+    float[][] vectors = readVectors("queries.fvecs");
+    List<String[]> queries = readTsv("queries.tsv");
+    int documents = readTsv("docs.tsv").size();
+    List<Example> examples = new ArrayList<>();
+    for (int q = 0; q < queries.size() && examples.size() < count; q++) {
+      String text = queries.get(q)[1];
+      int own = Integer.parseInt(queries.get(q)[2]);
+      if (own >= documents) {
+        continue;
+      }
+      Map<String, Object> body =
+          Map.of(
+              "size", 5,
+              "_source", List.of("text"),
+              "query", Map.of("matryoshka_knn", Map.of("field", "embedding", "query_vector", toList(vectors[q]), "k", 5)));
+      Map<String, Object> response = Json.call(client, "POST", "/" + INDEX + "/_search", body);
+      out.println();
+      out.println("Query: \"" + text + "\"   (took " + response.get("took") + " ms)");
+      List<String> ids = new ArrayList<>();
+      boolean foundOwn = false;
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> hits = (List<Map<String, Object>>) Json.path(response, "hits.hits");
+      for (Map<String, Object> hit : hits) {
+        String id = (String) hit.get("_id");
+        ids.add(id);
+        boolean isOwn = id.equals(Integer.toString(own));
+        foundOwn |= isOwn;
+        String hitText = (String) Json.path(hit, "_source.text");
+        out.printf(Locale.ROOT, "  %.4f %s %s%n", ((Number) hit.get("_score")).doubleValue(), isOwn ? "*" : " ", truncate(hitText, 110));
+      }
+      examples.add(new Example(text, vectors[q], own, ids, foundOwn));
+    }
+    out.println();
+    out.println("(* = the package whose one-line synopsis was the query)");
+    return examples;
+  }
+
+  void printCurlCommands(int port, Path workDir, Example example) throws IOException {
+    Path request = workDir.resolve("example-search.json");
+    Map<String, Object> body =
+        Map.of(
+            "size", 3,
+            "_source", List.of("text"),
+            "query",
+            Map.of(
+                "matryoshka_knn",
+                Map.of("field", "embedding", "query_vector", toList(example.vector()), "k", 10)));
+    Files.writeString(request, Json.write(body));
+    String base = "http://localhost:" + port;
+    out.println();
+    out.println("Try it (the example's 384-dim query vector for \"" + example.query() + "\" is in " + request + "):");
+    out.println("  curl -s -H 'Content-Type: application/json' '" + base + "/" + INDEX + "/_search?pretty' -d @" + request);
+    out.println("  curl -s '" + base + "/" + INDEX + "/_matryoshka/stats?pretty'");
+    out.println("  curl -s '" + base + "/_cat/indices?v'");
+    out.println("  curl -s '" + base + "/" + INDEX + "/_mapping?pretty'");
+  }
+
+  private static String truncate(String text, int max) {
+    return text.length() <= max ? text : text.substring(0, max - 1) + "…";
+  }
+
+  private static List<Float> toList(float[] vector) {
+    List<Float> list = new ArrayList<>(vector.length);
+    for (float v : vector) {
+      list.add(v);
+    }
+    return list;
+  }
+
+  private static float[][] readVectors(String name) throws IOException {
+    try (InputStream in = resource(name)) {
+      return Fvecs.readFvecs(in, Integer.MAX_VALUE, name);
+    }
+  }
+
+  private static List<String[]> readTsv(String name) throws IOException {
+    List<String[]> rows = new ArrayList<>();
+    try (BufferedReader reader = new BufferedReader(new InputStreamReader(resource(name), StandardCharsets.UTF_8))) {
+      for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+        rows.add(line.split("\t", -1));
+      }
+    }
+    return rows;
+  }
+
+  private static InputStream resource(String name) throws IOException {
+    InputStream in = LocalDemo.class.getResourceAsStream(SLICE + name);
+    if (in == null) {
+      throw new IOException("sample data " + SLICE + name + " is missing from the test classpath");
+    }
+    return in;
+  }
+}

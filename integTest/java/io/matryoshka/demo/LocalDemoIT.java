@@ -1,0 +1,44 @@
+package io.matryoshka.demo;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import io.matryoshka.it.cluster.ElasticsearchCluster;
+import io.matryoshka.it.cluster.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TestRule;
+
+/** What README's main command does, run against a node on a free port, without waiting for Ctrl-C. */
+public class LocalDemoIT {
+  @ClassRule
+  public static final ElasticsearchCluster cluster = ElasticsearchCluster.singleNode("demo-it").heap("1g").build();
+
+  @Rule public final TestRule logs = cluster.logTailOnFailure();
+
+  @Test
+  public void loadsTheSampleAndFindsTheQueriedPackages() throws Exception {
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    LocalDemo demo = new LocalDemo(cluster.client(), new PrintStream(printed, true, StandardCharsets.UTF_8));
+    demo.loadSampleData();
+    assertEquals(4000, ((Number) Json.path(Json.call(cluster.client(), "GET", "/" + LocalDemo.INDEX + "/_count", null), "count")).intValue());
+
+    List<LocalDemo.Example> examples = demo.runExamples(4);
+    assertEquals(4, examples.size());
+    for (LocalDemo.Example example : examples) {
+      assertEquals(example.query(), 5, example.hitIds().size());
+    }
+    // Query 0's own description is in the sample and is its nearest neighbour (measured): a real
+    // end-to-end check that vectors, mapping and query line up, not just that hits come back.
+    LocalDemo.Example first = examples.get(0);
+    assertTrue(first.query() + " -> " + first.hitIds() + ", own " + first.ownOrdinal(), first.foundOwn());
+    String output = printed.toString(StandardCharsets.UTF_8);
+    assertTrue(output, output.contains("Query: \"" + first.query() + "\""));
+    assertTrue(output, output.contains("4,000/4,000 docs"));
+  }
+}
