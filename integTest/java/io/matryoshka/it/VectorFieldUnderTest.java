@@ -7,9 +7,8 @@ import java.util.Map;
 
 /**
  * The one place where the cluster tests say which vector field they index and how they search it.
- * Chosen with {@code -Dtests.vector.field=dense_vector|matryoshka_vector}; the default is
- * {@link #DENSE_VECTOR} until the {@code matryoshka_vector} mapper and {@code matryoshka_knn} query exist,
- * then switch {@link #DEFAULT} to {@link #MATRYOSHKA_VECTOR}.
+ * Chosen with {@code -Dtests.vector.field=dense_vector|matryoshka_vector}; the default is the
+ * product's own {@link #MATRYOSHKA_VECTOR}.
  *
  * <p>Both searches must be exact (deterministic): the cluster tests compare results served by different
  * copies of a shard (primary, replica, recovered, restored), whose segments differ. So the dense_vector
@@ -46,7 +45,7 @@ public enum VectorFieldUnderTest {
         }
     };
 
-    public static final VectorFieldUnderTest DEFAULT = DENSE_VECTOR;
+    public static final VectorFieldUnderTest DEFAULT = MATRYOSHKA_VECTOR;
 
     public static VectorFieldUnderTest selected() {
         String name = System.getProperty("tests.vector.field", "");

@@ -1,10 +1,49 @@
 package io.matryoshka.es;
 
+import io.matryoshka.es.mapper.MatryoshkaVectorFieldMapper;
+import io.matryoshka.es.query.MatryoshkaKnnQueryBuilder;
+import io.matryoshka.es.stats.MatryoshkaStatsAction;
+import io.matryoshka.es.stats.RestMatryoshkaStatsAction;
+import io.matryoshka.es.stats.TransportMatryoshkaStatsAction;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.elasticsearch.cluster.node.DiscoveryNodes;
+import org.elasticsearch.features.NodeFeature;
+import org.elasticsearch.index.mapper.Mapper;
+import org.elasticsearch.plugins.ActionPlugin;
+import org.elasticsearch.plugins.MapperPlugin;
 import org.elasticsearch.plugins.Plugin;
+import org.elasticsearch.plugins.SearchPlugin;
+import org.elasticsearch.rest.RestHandler;
 
 /**
- * Entry point named by {@code classname} in plugin-descriptor.properties. Minimal for now so the plugin
- * can be packaged, installed and started; it will register the mapper, query and REST handlers.
+ * Registers the {@code matryoshka_vector} field, the {@code matryoshka_knn} query and the
+ * {@code _matryoshka/stats} API. The vectors format itself reaches Lucene through SPI.
  */
-public class MatryoshkaPlugin extends Plugin {
+public final class MatryoshkaPlugin extends Plugin implements MapperPlugin, SearchPlugin, ActionPlugin {
+  @Override
+  public Map<String, Mapper.TypeParser> getMappers() {
+    return Map.of(MatryoshkaVectorFieldMapper.CONTENT_TYPE, MatryoshkaVectorFieldMapper.PARSER);
+  }
+
+  @Override
+  public List<QuerySpec<?>> getQueries() {
+    return List.of(
+        new QuerySpec<>(
+            MatryoshkaKnnQueryBuilder.NAME, MatryoshkaKnnQueryBuilder::new, MatryoshkaKnnQueryBuilder::fromXContent));
+  }
+
+  @Override
+  public Collection<ActionHandler> getActions() {
+    return List.of(new ActionHandler(MatryoshkaStatsAction.INSTANCE, TransportMatryoshkaStatsAction.class));
+  }
+
+  @Override
+  public Collection<RestHandler> getRestHandlers(
+      RestHandlersServices services, Supplier<DiscoveryNodes> nodesInCluster, Predicate<NodeFeature> clusterSupportsFeature) {
+    return List.of(new RestMatryoshkaStatsAction());
+  }
 }

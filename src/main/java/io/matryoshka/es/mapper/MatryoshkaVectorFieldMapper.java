@@ -1,0 +1,360 @@
+package io.matryoshka.es.mapper;
+
+import io.matryoshka.codec.MatryoshkaVectorsFormat;
+import io.matryoshka.codec.Rotation;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.elasticsearch.common.collect.Iterators;
+import org.elasticsearch.index.IndexMode;
+import org.elasticsearch.index.IndexVersion;
+import org.elasticsearch.index.mapper.DocumentParserContext;
+import org.elasticsearch.index.mapper.FieldMapper;
+import org.elasticsearch.index.mapper.Mapper;
+import org.elasticsearch.index.mapper.MapperBuilderContext;
+import org.elasticsearch.index.mapper.MapperParsingException;
+import org.elasticsearch.index.mapper.vectors.DenseVectorFieldMapper;
+import org.elasticsearch.index.mapper.vectors.DenseVectorFieldMapper.VectorSimilarity;
+import org.elasticsearch.xcontent.XContentParser.Token;
+
+/**
+ * The {@code matryoshka_vector} field: one float vector per document, stored as full floats plus
+ * nested binary codes by {@link MatryoshkaVectorsFormat}.
+ *
+ * <p>Elasticsearch picks a field's vectors format only for {@code dense_vector} mappers, so the
+ * vectors are indexed into a hidden {@code dense_vector} child ({@value #VECTORS_LEAF_NAME}) whose
+ * format provider returns this plugin's format. The child is derived from this field's parameters
+ * on every build and never appears in the mapping.
+ */
+public final class MatryoshkaVectorFieldMapper extends FieldMapper {
+  public static final String CONTENT_TYPE = "matryoshka_vector";
+
+  /** Leaf name of the hidden child that holds the vectors. */
+  public static final String VECTORS_LEAF_NAME = "_floats";
+
+  public static final TypeParser PARSER =
+      new TypeParser(
+          (name, context) ->
+              new Builder(name, context.indexVersionCreated(), context.getIndexSettings().getMode()),
+          notInMultiFields(CONTENT_TYPE));
+
+  private final DenseVectorFieldMapper vectors;
+  private final IndexVersion indexVersionCreated;
+  private final IndexMode indexMode;
+
+  private MatryoshkaVectorFieldMapper(
+      String leafName,
+      MatryoshkaVectorFieldType fieldType,
+      BuilderParams builderParams,
+      DenseVectorFieldMapper vectors,
+      IndexVersion indexVersionCreated,
+      IndexMode indexMode) {
+    super(leafName, fieldType, builderParams);
+    this.vectors = vectors;
+    this.indexVersionCreated = indexVersionCreated;
+    this.indexMode = indexMode;
+  }
+
+  @Override
+  public MatryoshkaVectorFieldType fieldType() {
+    return (MatryoshkaVectorFieldType) super.fieldType();
+  }
+
+  @Override
+  protected String contentType() {
+    return CONTENT_TYPE;
+  }
+
+  @Override
+  public boolean parsesArrayValue() {
+    return true;
+  }
+
+  @Override
+  public Iterator<Mapper> iterator() {
+    return Iterators.concat(super.iterator(), Iterators.single(vectors));
+  }
+
+  @Override
+  public FieldMapper.Builder getMergeBuilder() {
+    return new Builder(leafName(), indexVersionCreated, indexMode).init(this);
+  }
+
+  @Override
+  protected void parseCreateField(DocumentParserContext context) throws IOException {
+    if (context.parser().currentToken() == Token.VALUE_NULL) {
+      return;
+    }
+    MatryoshkaVectorFieldType type = fieldType();
+    String vectorField = type.vectorFieldName();
+    if (context.doc().getByKey(vectorField) != null) {
+      throw new IllegalArgumentException(
+          "Field ["
+              + fullPath()
+              + "] of type ["
+              + CONTENT_TYPE
+              + "] doesn't support indexing multiple values for the same field in the same document");
+    }
+    float[] vector = VectorValueParser.parse(context.parser(), fullPath(), type.dims(), type.similarity());
+    KnnFloatVectorField field =
+        new KnnFloatVectorField(vectorField, vector, luceneSimilarity(type.similarity()));
+    context.doc().addWithKey(vectorField, field);
+  }
+
+  /**
+   * Lucene's function for each similarity. Vectors are stored as given (not normalized as
+   * {@code dense_vector} does for cosine), so cosine stays Lucene's cosine: the codes and every
+   * prefix score normalize what they compare. Lucene's scores equal Elasticsearch's knn scores for
+   * float vectors under every similarity.
+   */
+  static VectorSimilarityFunction luceneSimilarity(VectorSimilarity similarity) {
+    return switch (similarity) {
+      case COSINE -> VectorSimilarityFunction.COSINE;
+      case DOT_PRODUCT -> VectorSimilarityFunction.DOT_PRODUCT;
+      case L2_NORM -> VectorSimilarityFunction.EUCLIDEAN;
+      case MAX_INNER_PRODUCT -> VectorSimilarityFunction.MAXIMUM_INNER_PRODUCT;
+    };
+  }
+
+  /**
+   * The default levels under {@code pca}: {@code dims} halved while the half is whole and at least
+   * {@value #MIN_DEFAULT_PCA_LEVEL}; a rotated basis puts most variance first, so every halving is
+   * a useful prefix. Without rotation only the model knows its Matryoshka prefixes: {@code [dims]}.
+   */
+  static List<Integer> defaultNestedDims(Integer dims, Rotation rotation) {
+    if (dims == null) {
+      return null;
+    }
+    List<Integer> levels = new ArrayList<>();
+    levels.add(dims);
+    if (rotation == Rotation.PCA) {
+      int level = dims;
+      while (level % 2 == 0 && level / 2 >= MIN_DEFAULT_PCA_LEVEL) {
+        level /= 2;
+        levels.add(0, level);
+      }
+    }
+    return List.copyOf(levels);
+  }
+
+  static final int MIN_DEFAULT_PCA_LEVEL = 32;
+
+  private static MatryoshkaVectorFieldMapper toType(FieldMapper mapper) {
+    return (MatryoshkaVectorFieldMapper) mapper;
+  }
+
+  /** Parses and checks the field's parameters; builds the field and its hidden vectors child. */
+  public static final class Builder extends FieldMapper.Builder {
+    private static final List<String> SIMILARITIES =
+        Arrays.stream(VectorSimilarity.values()).map(VectorSimilarity::toString).sorted().toList();
+
+    private final IndexVersion indexVersionCreated;
+    private final IndexMode indexMode;
+
+    private final Parameter<Integer> dims;
+    private final Parameter<VectorSimilarity> similarity;
+    private final Parameter<List<Integer>> nestedDims;
+    private final Parameter<Integer> bits;
+    private final Parameter<Rotation> rotation;
+    private final Parameter<Map<String, String>> meta = Parameter.metaParam();
+
+    public Builder(String name, IndexVersion indexVersionCreated, IndexMode indexMode) {
+      super(name);
+      this.indexVersionCreated = indexVersionCreated;
+      this.indexMode = indexMode;
+      this.dims =
+          new Parameter<>(
+                  "dims",
+                  false,
+                  () -> null,
+                  (field, context, value) -> parseDims(field, value),
+                  m -> toType(m).fieldType().dims(),
+                  (b, n, v) -> b.field(n, v.intValue()),
+                  Objects::toString)
+              .setSerializerCheck((includeDefaults, isConfigured, value) -> value != null)
+              .addValidator(
+                  value -> {
+                    if (value == null) {
+                      throw new MapperParsingException(
+                          "[dims] is required for field [" + leafName() + "] of type [" + CONTENT_TYPE + "]");
+                    }
+                  });
+      this.similarity =
+          new Parameter<>(
+              "similarity",
+              false,
+              () -> VectorSimilarity.COSINE,
+              (field, context, value) -> parseSimilarity(field, value),
+              m -> toType(m).fieldType().similarity(),
+              (b, n, v) -> b.field(n, v.toString()),
+              Objects::toString);
+      this.rotation =
+          new Parameter<>(
+              "rotation",
+              false,
+              () -> Rotation.NONE,
+              (field, context, value) -> parseRotation(field, value),
+              m -> toType(m).fieldType().rotation(),
+              (b, n, v) -> b.field(n, v.wireName()),
+              Objects::toString);
+      this.nestedDims =
+          new Parameter<>(
+                  "nested_dims",
+                  false,
+                  () -> defaultNestedDims(this.dims.getValue(), this.rotation.getValue()),
+                  (field, context, value) -> parseNestedDims(field, value),
+                  m -> intList(toType(m).fieldType().nestedDims()),
+                  (b, n, v) -> b.field(n, v),
+                  Objects::toString)
+              .setSerializerCheck(
+                  (includeDefaults, isConfigured, value) ->
+                      value != null && (includeDefaults || isConfigured));
+      this.bits =
+          new Parameter<>(
+              "bits",
+              false,
+              () -> 1,
+              (field, context, value) -> parseBits(field, value),
+              m -> toType(m).fieldType().bits(),
+              (b, n, v) -> b.field(n, v.intValue()),
+              Objects::toString);
+      // Runs after the single-parameter checks (parameters validate in getParameters() order).
+      this.rotation.addValidator(ignored -> validateCombination());
+    }
+
+    @Override
+    protected Parameter<?>[] getParameters() {
+      return new Parameter<?>[] {dims, similarity, nestedDims, bits, rotation, meta};
+    }
+
+    @Override
+    public String contentType() {
+      return CONTENT_TYPE;
+    }
+
+    /** Checks what single parameters cannot: nested dims against dims, and that the format exists. */
+    private void validateCombination() {
+      Integer fieldDims = dims.getValue();
+      if (fieldDims == null) {
+        return;
+      }
+      int[] levels = toIntArray(nestedDims.getValue());
+      try {
+        MatryoshkaVectorsFormat.validateNestedDims(levels, fieldDims);
+        new MatryoshkaVectorsFormat(levels, bits.getValue(), rotation.getValue());
+      } catch (IllegalArgumentException e) {
+        throw new MapperParsingException(
+            "invalid parameters for field [" + leafName() + "] of type [" + CONTENT_TYPE + "]: " + e.getMessage());
+      }
+    }
+
+    @Override
+    public MatryoshkaVectorFieldMapper build(MapperBuilderContext context) {
+      validate();
+      int fieldDims = dims.getValue();
+      int[] levels = toIntArray(nestedDims.getValue());
+      MatryoshkaFormatProvider formats =
+          new MatryoshkaFormatProvider(levels, bits.getValue(), rotation.getValue());
+      DenseVectorFieldMapper.Builder vectorsBuilder =
+          new DenseVectorFieldMapper.Builder(
+              VECTORS_LEAF_NAME, indexVersionCreated, indexMode, false, false, List.of(formats), false);
+      vectorsBuilder
+          .elementType(DenseVectorFieldMapper.ElementType.FLOAT)
+          .dimensions(fieldDims)
+          .similarity(similarity.getValue())
+          // Providers are consulted only for fields with explicit index options.
+          .indexOptions(
+              DenseVectorFieldMapper.VectorIndexType.FLAT.parseIndexOptions(
+                  VECTORS_LEAF_NAME, new HashMap<>(), indexVersionCreated, false));
+      DenseVectorFieldMapper vectors = vectorsBuilder.build(context.createChildContext(leafName(), null));
+      MatryoshkaVectorFieldType fieldType =
+          new MatryoshkaVectorFieldType(
+              context.buildFullName(leafName()),
+              fieldDims,
+              similarity.getValue(),
+              levels,
+              bits.getValue(),
+              rotation.getValue(),
+              vectors.fullPath(),
+              meta.getValue());
+      return new MatryoshkaVectorFieldMapper(
+          leafName(), fieldType, builderParams(this, context), vectors, indexVersionCreated, indexMode);
+    }
+
+    private static Integer parseDims(String field, Object value) {
+      if (value instanceof Integer == false) {
+        throw new MapperParsingException(
+            "[dims] on field [" + field + "] must be an integer but got [" + value + "]");
+      }
+      int dims = (Integer) value;
+      if (dims < 1 || dims > MatryoshkaVectorsFormat.MAX_DIMS) {
+        throw new MapperParsingException(
+            "[dims] on field ["
+                + field
+                + "] must be in the range [1, "
+                + MatryoshkaVectorsFormat.MAX_DIMS
+                + "] but was ["
+                + dims
+                + "]");
+      }
+      return dims;
+    }
+
+    private static VectorSimilarity parseSimilarity(String field, Object value) {
+      for (VectorSimilarity similarity : VectorSimilarity.values()) {
+        if (similarity.toString().equals(value)) {
+          return similarity;
+        }
+      }
+      throw new MapperParsingException(
+          "[similarity] on field [" + field + "] must be one of " + SIMILARITIES + " but was [" + value + "]");
+    }
+
+    private static Rotation parseRotation(String field, Object value) {
+      try {
+        return Rotation.fromWireName(String.valueOf(value));
+      } catch (IllegalArgumentException e) {
+        throw new MapperParsingException("[rotation] on field [" + field + "]: " + e.getMessage());
+      }
+    }
+
+    private static Integer parseBits(String field, Object value) {
+      if (value instanceof Integer == false || ((Integer) value != 1 && (Integer) value != 2 && (Integer) value != 4)) {
+        throw new MapperParsingException(
+            "[bits] on field [" + field + "] must be 1, 2 or 4 but was [" + value + "]");
+      }
+      return (Integer) value;
+    }
+
+    private static List<Integer> parseNestedDims(String field, Object value) {
+      if (!(value instanceof List<?> list) || list.isEmpty()) {
+        throw new MapperParsingException(
+            "[nested_dims] on field [" + field + "] must be a non-empty array of integers but was [" + value + "]");
+      }
+      List<Integer> levels = new ArrayList<>(list.size());
+      for (Object level : list) {
+        if (level instanceof Integer == false) {
+          throw new MapperParsingException(
+              "[nested_dims] on field [" + field + "] must be an array of integers but contains [" + level + "]");
+        }
+        levels.add((Integer) level);
+      }
+      return List.copyOf(levels);
+    }
+  }
+
+  private static List<Integer> intList(int[] values) {
+    return Arrays.stream(values).boxed().toList();
+  }
+
+  private static int[] toIntArray(List<Integer> values) {
+    return values.stream().mapToInt(Integer::intValue).toArray();
+  }
+}
