@@ -62,6 +62,7 @@ public final class EndToEndBench {
         boolean keepIndices;
         String label;
         String command;
+        String clusterName = "e2e-bench";
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -88,6 +89,7 @@ public final class EndToEndBench {
                     case "--hot-threads" -> o.hotThreads = need(a, v);
                     case "--label" -> o.label = need(a, v);
                     case "--command" -> o.command = need(a, v);
+                    case "--cluster-name" -> o.clusterName = need(a, v);
                     case "--keep-indices" -> {
                         o.keepIndices = true;
                         continue;
@@ -139,6 +141,7 @@ public final class EndToEndBench {
           --hot-threads plugin|all|none   save the node's hot threads under two-client load (default plugin)
           --keep-indices     do not delete each index after measuring it
           --label TEXT       dataset label in the report;  --command TEXT  the command line to record
+          --cluster-name e2e-bench   the harness cluster (its folder target/it/<name> is wiped at start)
         """;
 
     private final Options options;
@@ -177,7 +180,7 @@ public final class EndToEndBench {
         List<BenchSystem> systems = select(o.systems);
         System.err.printf("[bench] %s: %,d docs x %d dims, %,d queries, k=%d; systems %s%n", data.name, data.docs.length, data.dims(),
             data.queries.length, o.k, systems.stream().map(s -> s.name).toList());
-        ElasticsearchCluster cluster = ElasticsearchCluster.singleNode("e2e-bench").heap(o.heap).build();
+        ElasticsearchCluster cluster = ElasticsearchCluster.singleNode(o.clusterName).heap(o.heap).build();
         cluster.start();
         try {
             EndToEndBench bench = new EndToEndBench(o, data, cluster);
@@ -289,6 +292,13 @@ public final class EndToEndBench {
             throw new AssertionError(index + " holds " + count + " documents, expected " + data.docs.length);
         }
         r.put("disk", disk(index));
+        if (system.family.equals("plugin")) {
+            try { // the plugin's own account of its bytes: codes per nested level, correctives, floats
+                r.put("matryoshka_stats", Json.path(Json.call(client, "GET", "/" + index + "/_matryoshka/stats", null), "indices." + index));
+            } catch (RuntimeException e) {
+                r.put("matryoshka_stats_error", e.getMessage());
+            }
+        }
 
         // ---- queries
         Object[] prepared = new Object[data.queries.length];
