@@ -70,6 +70,21 @@ final class BenchReport {
                 num(s.get("search_above_floor_p50_ms")), num(s.get("throughput_2_clients_qps")), num(idx.get("total_s")),
                 num(disk.get("store_bytes_per_doc")), vectorFieldBytes(disk)));
         }
+        sb.append("\nWhere the time goes: the search profile API on the first 200 queries (mean ms per query; profiling adds overhead,"
+            + " so the client wall time here is above the p50 above). kNN dfs = Elasticsearch's `knn` section; query phase = queries with their"
+            + " rewrite (`matryoshka_knn` works in its rewrite) and collectors; the rest is HTTP, coordination, (de)serialisation.\n\n");
+        sb.append("| system | client wall | kNN dfs | query phase | fetch | rest | vector ops |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        for (Map<String, Object> s : systems(report)) {
+            Map<String, Object> p = (Map<String, Object>) s.get("server_profile");
+            if (p == null) {
+                continue;
+            }
+            double wall = num(p.get("mean_client_wall_ms_with_profiling")), dfs = num(p.get("mean_knn_dfs_phase_ms")),
+                query = num(p.get("mean_query_phase_ms")), fetch = num(p.get("mean_fetch_phase_ms"));
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s |%n", s.get("name"), wall, dfs, query, fetch,
+                wall - dfs - query - fetch, p.get("mean_vector_operations") == null ? "" : String.format(Locale.ROOT, "%.0f",
+                    num(p.get("mean_vector_operations")))));
+        }
         sb.append("\nSystems:\n\n");
         for (Map<String, Object> s : systems(report)) {
             sb.append("- `").append(s.get("name")).append("`: ").append(s.get("description")).append('\n');

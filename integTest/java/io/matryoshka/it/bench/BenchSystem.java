@@ -57,11 +57,22 @@ abstract class BenchSystem {
         return hitIds(post(client, "/" + index() + "/_search", (String) prepared));
     }
 
+    /** When set on a thread, its searches run with {@code "profile": true} and their responses are collected here. */
+    static final ThreadLocal<List<String>> PROFILED = new ThreadLocal<>();
+
     static String post(RestClient client, String endpoint, String body) throws IOException {
+        List<String> profiled = PROFILED.get();
+        if (profiled != null && body.startsWith("{")) {
+            body = "{\"profile\":true," + body.substring(1);
+        }
         Request request = new Request("POST", endpoint);
         request.setJsonEntity(body);
         Response response = client.performRequest(request);
-        return EntityUtils.toString(response.getEntity());
+        String text = EntityUtils.toString(response.getEntity());
+        if (profiled != null) {
+            profiled.add(text);
+        }
+        return text;
     }
 
     static List<String> hitIds(String responseBody) throws IOException {

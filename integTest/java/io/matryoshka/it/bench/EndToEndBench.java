@@ -63,6 +63,7 @@ public final class EndToEndBench {
         String label;
         String command;
         String clusterName = "e2e-bench";
+        int indexWarmup = 50_000;
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -90,6 +91,7 @@ public final class EndToEndBench {
                     case "--label" -> o.label = need(a, v);
                     case "--command" -> o.command = need(a, v);
                     case "--cluster-name" -> o.clusterName = need(a, v);
+                    case "--index-warmup" -> o.indexWarmup = Integer.parseInt(need(a, v).replace("_", ""));
                     case "--keep-indices" -> {
                         o.keepIndices = true;
                         continue;
@@ -139,6 +141,7 @@ public final class EndToEndBench {
           --heap 4g          node heap;  --k 10;  --batch 500 (docs per bulk);  --load-threads 2
           --warmup-passes 1  passes over all queries before measuring
           --hot-threads plugin|all|none   save the node's hot threads under two-client load (default plugin)
+          --index-warmup 50000   docs bulk-loaded into a throwaway index before the first system (JIT warm-up; 0: none)
           --keep-indices     do not delete each index after measuring it
           --label TEXT       dataset label in the report;  --command TEXT  the command line to record
           --cluster-name e2e-bench   the harness cluster (its folder target/it/<name> is wiped at start)
@@ -230,6 +233,18 @@ public final class EndToEndBench {
                 + " (request, response, parsing the hit ids); the request floor is a match_all of the same size on the same index");
             settings.put("throughput", "two client threads sharing the node's 2 cores with it, each query twice");
             report.put("settings", settings);
+            if (options.indexWarmup > 0) {
+                // the node's JIT has not seen bulk indexing yet: the first measured system would pay for it
+                int docs = Math.min(options.indexWarmup, data.docs.length);
+                System.err.printf("%n[bench] ===== warm-up (not measured): bulk-loading %,d docs into a throwaway index%n", docs);
+                BenchSystem warm = BenchSystem.denseVector("warmup", "flat", 100, null, "warm-up");
+                Json.call(client, "PUT", "/" + warm.index(), Map.of("settings", Map.of("index", Map.of("number_of_shards", 1, "number_of_replicas", 0,
+                    "refresh_interval", "-1")), "mappings", Map.of("_source", Map.of("enabled", false), "properties", warm.properties(data.dims()))));
+                bulkLoad(warm, warm.index(), docs);
+                Json.call(client, "POST", "/" + warm.index() + "/_refresh", null);
+                deleteQuietly(warm.index());
+                settings.put("indexing_warmup_docs", docs);
+            }
             List<Map<String, Object>> results = new ArrayList<>();
             report.put("systems", results);
             for (BenchSystem system : systems) {
@@ -271,7 +286,7 @@ public final class EndToEndBench {
 
         // ---- indexing: bulk + refresh + force-merge to one segment
         long t0 = System.nanoTime();
-        bulkLoad(system, index);
+        bulkLoad(system, index, data.docs.length);
         long t1 = System.nanoTime();
         Json.call(client, "POST", "/" + index + "/_refresh", null);
         long t2 = System.nanoTime();
@@ -364,6 +379,7 @@ public final class EndToEndBench {
         System.err.printf("[bench] %s: recall@%d %.4f, p50 %.2f ms, p99 %.2f ms (floor p50 %.2f ms), %.0f q/s with 2 clients%n", system.name, options.k,
             recallSum / prepared.length, latency[0], latency[2], floor[0], qps);
 
+        r.put("server_profile", profile(system, prepared));
         if (options.hotThreads.equals("all") || options.hotThreads.equals(system.family)) {
             r.put("hot_threads_file", hotThreads(system, prepared));
         }
@@ -373,8 +389,7 @@ public final class EndToEndBench {
         return r;
     }
 
-    private void bulkLoad(BenchSystem system, String index) throws Exception {
-        int n = data.docs.length;
+    private void bulkLoad(BenchSystem system, String index, int n) throws Exception {
         int batches = (n + options.batch - 1) / options.batch;
         AtomicInteger next = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -452,6 +467,63 @@ public final class EndToEndBench {
             throw new IllegalStateException("search failed: " + failure.get().getMessage(), failure.get());
         }
         return total / (elapsed / 1e9);
+    }
+
+    /**
+     * Where a search's time goes on the node, from the search profile API over up to 200 queries (profiling adds
+     * its own overhead): mean ms of the kNN section (dfs phase, Elasticsearch's {@code knn}), of the query phase
+     * (queries incl. rewrite, e.g. {@code matryoshka_knn}, and collectors), and of the fetch phase; the rest of the
+     * client's wall time is HTTP, coordination and (de)serialisation.
+     */
+    private Map<String, Object> profile(BenchSystem system, Object[] prepared) throws IOException {
+        int n = Math.min(200, prepared.length);
+        double dfs = 0, query = 0, fetch = 0, vectorOps = 0, wall = 0;
+        List<String> responses = new ArrayList<>();
+        BenchSystem.PROFILED.set(responses);
+        try {
+            for (int q = 0; q < n; q++) {
+                long s = System.nanoTime();
+                system.search(client, prepared[q]);
+                wall += System.nanoTime() - s;
+            }
+        } finally {
+            BenchSystem.PROFILED.remove();
+        }
+        for (String body : responses) {
+            com.fasterxml.jackson.databind.JsonNode shards = Json.MAPPER.readTree(body).path("profile").path("shards");
+            for (com.fasterxml.jackson.databind.JsonNode shard : shards) {
+                for (com.fasterxml.jackson.databind.JsonNode knn : shard.path("dfs").path("knn")) {
+                    dfs += sumTimes(knn);
+                    vectorOps += knn.path("vector_operations_count").asDouble(0);
+                }
+                for (com.fasterxml.jackson.databind.JsonNode search : shard.path("searches")) {
+                    query += sumTimes(search);
+                }
+                fetch += shard.path("fetch").path("time_in_nanos").asDouble(0);
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("queries_profiled", n);
+        m.put("mean_client_wall_ms_with_profiling", round(wall / n / 1e6, 3));
+        m.put("mean_knn_dfs_phase_ms", round(dfs / n / 1e6, 3));
+        m.put("mean_query_phase_ms", round(query / n / 1e6, 3));
+        m.put("mean_fetch_phase_ms", round(fetch / n / 1e6, 3));
+        if (vectorOps > 0) {
+            m.put("mean_vector_operations", round(vectorOps / n, 1));
+        }
+        return m;
+    }
+
+    /** query[].time_in_nanos + rewrite_time + collector[].time_in_nanos of one profiled search or knn section. */
+    private static double sumTimes(com.fasterxml.jackson.databind.JsonNode section) {
+        double t = section.path("rewrite_time").asDouble(0);
+        for (com.fasterxml.jackson.databind.JsonNode q : section.path("query")) {
+            t += q.path("time_in_nanos").asDouble(0);
+        }
+        for (com.fasterxml.jackson.databind.JsonNode c : section.path("collector")) {
+            t += c.path("time_in_nanos").asDouble(0);
+        }
+        return t;
     }
 
     /** Two clients search while the node's hot threads are sampled (10 snapshots over 1 s, twice); saved as text. */

@@ -22,6 +22,7 @@ final class Machine {
         m.put("memory_total", memTotal());
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
         m.put("load_average_at_start", loadAverage());
+        m.put("top_at_start", List.of(run("top", "-bn1", "-w", "200").split("\n")).stream().limit(14).toList());
         m.put("client_jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
         try {
             Map<String, Object> nodes = Json.call(client, "GET", "/_nodes/_local/jvm,os?filter_path=nodes.*.version,nodes.*.jvm.version,"
