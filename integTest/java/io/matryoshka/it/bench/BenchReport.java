@@ -1,0 +1,175 @@
+package io.matryoshka.it.bench;
+
+import io.matryoshka.it.cluster.Json;
+
+import org.knowm.xchart.AnnotationText;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Writes results.json, results.md and recall_vs_p50.png from the report map. */
+final class BenchReport {
+
+    private BenchReport() {}
+
+    static void write(Map<String, Object> report, Path out) throws IOException {
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("results.json"), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n");
+        Files.writeString(out.resolve("results.md"), markdown(report));
+        chart(report, out.resolve("recall_vs_p50.png"));
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> systems(Map<String, Object> report) {
+        return (List<Map<String, Object>>) report.get("systems");
+    }
+
+    static String markdown(Map<String, Object> report) {
+        StringBuilder sb = new StringBuilder();
+        Map<String, Object> ds = (Map<String, Object>) report.get("dataset");
+        Map<String, Object> settings = (Map<String, Object>) report.get("settings");
+        Map<String, Object> machine = (Map<String, Object>) report.get("machine");
+        sb.append("# End-to-end benchmark: ").append(ds.get("name")).append("\n\n");
+        sb.append(String.format(Locale.ROOT, "%,d documents x %s dims, %,d queries, k = %s, one shard, 0 replicas, force-merged to one segment,"
+            + " node heap %s. Recall@k against the exact float top k (%s).%n%n", ((Number) ds.get("documents")).intValue(), ds.get("dims"),
+            ((Number) ds.get("queries")).intValue(), settings.get("k"), settings.get("node_heap"), ds.get("ground_truth")));
+        sb.append("Machine: ").append(machine.get("cpu")).append(", ").append(machine.get("cores")).append(" cores, ")
+            .append(machine.get("memory_total")).append("; Elasticsearch ").append(machine.get("elasticsearch")).append(" on ")
+            .append(machine.get("node_jvm")).append("; load average at start ").append(machine.get("load_average_at_start"));
+        if (report.get("load_average_at_end") != null) {
+            sb.append(", at end ").append(report.get("load_average_at_end"));
+        }
+        sb.append(". Commit ").append(machine.get("git_commit")).append(".\n\nCommand: `").append(report.get("command")).append("`\n\n");
+        sb.append("| system | recall@").append(settings.get("k")).append(" | p50 ms | p99 ms | floor p50 ms | p50 - floor ms | q/s, 2 clients |")
+            .append(" index + merge s | store B/doc | vector field B/doc |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Map<String, Object> s : systems(report)) {
+            if (s.get("error") != null) {
+                sb.append("| ").append(s.get("name")).append(" | failed: ").append(String.valueOf(s.get("error")).replace('|', '/').replace('\n', ' '))
+                    .append(" |||||||||\n");
+                continue;
+            }
+            Map<String, Object> lat = (Map<String, Object>) s.get("latency");
+            Map<String, Object> floor = (Map<String, Object>) s.get("request_floor");
+            Map<String, Object> idx = (Map<String, Object>) s.get("indexing");
+            Map<String, Object> disk = (Map<String, Object>) s.get("disk");
+            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f | %.0f | %s |%n", s.get("name"),
+                num(s.get("recall_at_k")), num(lat.get("p50_ms")), num(lat.get("p99_ms")), num(floor.get("p50_ms")),
+                num(s.get("search_above_floor_p50_ms")), num(s.get("throughput_2_clients_qps")), num(idx.get("total_s")),
+                num(disk.get("store_bytes_per_doc")), vectorFieldBytes(disk)));
+        }
+        sb.append("\nWhere the time goes: the search profile API on the first 200 queries (mean ms per query; profiling adds overhead,"
+            + " so the client wall time here is above the p50 above). kNN dfs = Elasticsearch's `knn` section; query phase = queries with their"
+            + " rewrite (`matryoshka_knn` works in its rewrite) and collectors; the rest is HTTP, coordination, (de)serialisation.\n\n");
+        sb.append("| system | client wall | kNN dfs | query phase | fetch | rest | vector ops |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        for (Map<String, Object> s : systems(report)) {
+            Map<String, Object> p = (Map<String, Object>) s.get("server_profile");
+            if (p == null) {
+                continue;
+            }
+            double wall = num(p.get("mean_client_wall_ms_with_profiling")), dfs = num(p.get("mean_knn_dfs_phase_ms")),
+                query = num(p.get("mean_query_phase_ms")), fetch = num(p.get("mean_fetch_phase_ms"));
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s |%n", s.get("name"), wall, dfs, query, fetch,
+                wall - dfs - query - fetch, p.get("mean_vector_operations") == null ? "" : String.format(Locale.ROOT, "%.0f",
+                    num(p.get("mean_vector_operations")))));
+        }
+        sb.append("\nSystems:\n\n");
+        for (Map<String, Object> s : systems(report)) {
+            sb.append("- `").append(s.get("name")).append("`: ").append(s.get("description")).append('\n');
+        }
+        sb.append("\nLatency: ").append(settings.get("latency")).append(". Throughput: ").append(settings.get("throughput"))
+            .append(". Indexing: bulk (").append(settings.get("bulk_docs_per_request")).append(" docs per request, ")
+            .append(settings.get("bulk_client_threads")).append(" client threads, refresh_interval -1) + refresh + force-merge to one segment.")
+            .append(" Disk: the shard's store size (no _source, no compound files) / documents; vector field bytes from the _disk_usage API.")
+            .append(" Per-file sizes and the exact requests are in results.json.\n");
+        return sb.toString();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String vectorFieldBytes(Map<String, Object> disk) {
+        Map<String, Map<String, Object>> perField = (Map<String, Map<String, Object>>) disk.get("disk_usage_api_per_field");
+        if (perField == null) {
+            return "n/a";
+        }
+        double sum = 0;
+        boolean any = false;
+        for (Map.Entry<String, Map<String, Object>> e : perField.entrySet()) {
+            String f = e.getKey();
+            if (f.equals("v") || f.startsWith("v.") || f.equals("signs")) {
+                sum += num(e.getValue().get("total_bytes_per_doc"));
+                any = true;
+            }
+        }
+        return any ? String.format(Locale.ROOT, "%.0f", sum) : "n/a";
+    }
+
+    private static double num(Object o) {
+        return o instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
+
+    static void chart(Map<String, Object> report, Path png) throws IOException {
+        Map<String, Object> ds = (Map<String, Object>) report.get("dataset");
+        XYChart chart = new XYChartBuilder().width(1100).height(700)
+            .title("recall@" + ((Map<String, Object>) report.get("settings")).get("k") + " vs p50 latency: " + ds.get("name") + " ("
+                + String.format(Locale.ROOT, "%,d", ((Number) ds.get("documents")).intValue()) + " docs x " + ds.get("dims") + " d, one client)")
+            .xAxisTitle("p50 latency, ms (log scale; dashed: request floor, match_all)").yAxisTitle("recall@k").build();
+        chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        chart.getStyler().setXAxisLogarithmic(true);
+        chart.getStyler().setMarkerSize(11);
+        chart.getStyler().setChartBackgroundColor(Color.WHITE);
+        chart.getStyler().setAnnotationTextFontColor(Color.DARK_GRAY);
+        double minX = Double.MAX_VALUE, maxX = 0, minY = 1, floorP50 = Double.NaN;
+        int plotted = 0;
+        List<Object[]> labels = new java.util.ArrayList<>();
+        for (Map<String, Object> s : systems(report)) {
+            if (s.get("error") != null) {
+                continue;
+            }
+            double x = num(((Map<String, Object>) s.get("latency")).get("p50_ms"));
+            double y = num(s.get("recall_at_k"));
+            double f = num(((Map<String, Object>) s.get("request_floor")).get("p50_ms"));
+            floorP50 = Double.isNaN(floorP50) ? f : Math.min(floorP50, f);
+            XYSeries series = chart.addSeries(s.get("name") + String.format(Locale.ROOT, " (%.3f, %.2f ms)", y, x), new double[] { x }, new double[] { y });
+            boolean plugin = "plugin".equals(s.get("family"));
+            series.setMarker(plugin ? SeriesMarkers.DIAMOND : SeriesMarkers.CIRCLE);
+            labels.add(new Object[] { String.valueOf(s.get("name")), x, y });
+            minX = Math.min(minX, x);
+            maxX = Math.max(maxX, x);
+            minY = Math.min(minY, y);
+            plotted++;
+        }
+        if (plotted == 0) {
+            return;
+        }
+        double lowY = Math.max(0, Math.floor((minY - 0.02) * 50) / 50);
+        chart.getStyler().setYAxisMin(lowY);
+        chart.getStyler().setYAxisMax(1.005);
+        for (Object[] label : labels) { // just above its point
+            chart.addAnnotation(new AnnotationText((String) label[0], (double) label[1], (double) label[2] + (1.005 - lowY) * 0.018, false));
+        }
+        if (Double.isNaN(floorP50) == false) {
+            chart.getStyler().setXAxisMin(Math.min(minX, floorP50) * 0.8);
+            chart.getStyler().setXAxisMax(maxX * 1.25);
+            XYSeries floor = chart.addSeries(String.format(Locale.ROOT, "request floor p50 %.2f ms", floorP50), new double[] { floorP50, floorP50 },
+                new double[] { lowY, 1.005 });
+            floor.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+            floor.setMarker(SeriesMarkers.NONE);
+            floor.setLineColor(Color.GRAY);
+            floor.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] { 6f, 6f }, 0f));
+        }
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+}
