@@ -64,6 +64,7 @@ public final class EndToEndBench {
         String command;
         String clusterName = "e2e-bench";
         int indexWarmup = 50_000;
+        int waitQuietSeconds = 0;
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -91,6 +92,7 @@ public final class EndToEndBench {
                     case "--label" -> o.label = need(a, v);
                     case "--command" -> o.command = need(a, v);
                     case "--cluster-name" -> o.clusterName = need(a, v);
+                    case "--wait-quiet" -> o.waitQuietSeconds = Integer.parseInt(need(a, v));
                     case "--index-warmup" -> o.indexWarmup = Integer.parseInt(need(a, v).replace("_", ""));
                     case "--keep-indices" -> {
                         o.keepIndices = true;
@@ -142,6 +144,8 @@ public final class EndToEndBench {
           --warmup-passes 1  passes over all queries before measuring
           --hot-threads plugin|all|none   save the node's hot threads under two-client load (default plugin)
           --index-warmup 50000   docs bulk-loaded into a throwaway index before the first system (JIT warm-up; 0: none)
+          --wait-quiet S     before each system's queries, wait up to S seconds until other processes use < 0.15 cores
+                             (a shared machine); each system records the other processes' CPU during its queries
           --keep-indices     do not delete each index after measuring it
           --label TEXT       dataset label in the report;  --command TEXT  the command line to record
           --cluster-name e2e-bench   the harness cluster (its folder target/it/<name> is wiped at start)
@@ -285,6 +289,10 @@ public final class EndToEndBench {
         Json.call(client, "PUT", "/" + index, Map.of("settings", Map.of("index", indexSettings), "mappings", mappings));
 
         // ---- indexing: bulk + refresh + force-merge to one segment
+        if (options.waitQuietSeconds > 0) {
+            r.put("waited_for_quiet_before_indexing_s", round(Machine.waitQuiet(0.15, options.waitQuietSeconds), 1));
+        }
+        double othersBeforeIndexing = Machine.othersCpuSeconds();
         long t0 = System.nanoTime();
         bulkLoad(system, index, data.docs.length);
         long t1 = System.nanoTime();
@@ -298,6 +306,7 @@ public final class EndToEndBench {
         indexing.put("refresh_s", round((t2 - t1) / 1e9, 2));
         indexing.put("force_merge_s", round((t3 - t2) / 1e9, 2));
         indexing.put("total_s", round((t3 - t0) / 1e9, 2));
+        indexing.put("other_processes_cores", round((Machine.othersCpuSeconds() - othersBeforeIndexing) / ((t3 - t0) / 1e9), 3));
         r.put("indexing", indexing);
         System.err.printf("[bench] indexed in %.1fs (bulk %.1f, refresh %.1f, force-merge %.1f)%n", (t3 - t0) / 1e9, (t1 - t0) / 1e9,
             (t2 - t1) / 1e9, (t3 - t2) / 1e9);
@@ -321,7 +330,12 @@ public final class EndToEndBench {
             prepared[q] = system.prepare(data.queries[q], options.k);
         }
         String floorBody = BenchSystem.searchPrefix(options.k) + "\"query\":{\"match_all\":{}}}";
+        if (options.waitQuietSeconds > 0) {
+            r.put("waited_for_quiet_s", round(Machine.waitQuiet(0.15, options.waitQuietSeconds), 1));
+        }
         r.put("load_average_before_queries", Machine.loadAverage());
+        double othersBefore = Machine.othersCpuSeconds();
+        long queriesStart = System.nanoTime();
         for (int pass = 0; pass < options.warmupPasses; pass++) {
             try (Progress p = new Progress("warm-up " + (pass + 1) + "/" + options.warmupPasses, prepared.length)) {
                 for (Object request : prepared) {
@@ -380,6 +394,8 @@ public final class EndToEndBench {
             recallSum / prepared.length, latency[0], latency[2], floor[0], qps);
 
         r.put("server_profile", profile(system, prepared));
+        // other processes' CPU while this system's latency, floor, throughput and profile were measured
+        r.put("other_processes_cores_during_queries", round((Machine.othersCpuSeconds() - othersBefore) / ((System.nanoTime() - queriesStart) / 1e9), 3));
         if (options.hotThreads.equals("all") || options.hotThreads.equals(system.family)) {
             r.put("hot_threads_file", hotThreads(system, prepared));
         }
