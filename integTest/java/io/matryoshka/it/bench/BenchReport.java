@@ -94,6 +94,12 @@ final class BenchReport {
             .append(settings.get("bulk_client_threads")).append(" client threads, refresh_interval -1) + refresh + force-merge to one segment.")
             .append(" Disk: the shard's store size (no _source, no compound files) / documents; vector field bytes from the _disk_usage API.")
             .append(" Per-file sizes and the exact requests are in results.json.\n");
+        sb.append("\nOther processes on the machine (cores of CPU they used while each system's queries ran): ");
+        for (Map<String, Object> s : systems(report)) {
+            sb.append(s.get("name")).append(' ').append(s.get("other_processes_cores_during_queries")).append("; ");
+        }
+        sb.setLength(sb.length() - 2);
+        sb.append(".\n");
         return sb.toString();
     }
 

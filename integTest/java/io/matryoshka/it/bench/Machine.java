@@ -41,6 +41,71 @@ final class Machine {
         return m;
     }
 
+    /** CPU seconds (user + system) used so far by every process that is neither this JVM nor one of its descendants (the node). */
+    static double othersCpuSeconds() {
+        java.util.Set<Long> ours = new java.util.HashSet<>();
+        ours.add(ProcessHandle.current().pid());
+        ProcessHandle.current().descendants().forEach(h -> ours.add(h.pid()));
+        double ticks = 0;
+        try (java.util.stream.Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.toList()) {
+                String name = p.getFileName().toString();
+                if (name.chars().allMatch(Character::isDigit) == false || ours.contains(Long.parseLong(name))) {
+                    continue;
+                }
+                try {
+                    String stat = Files.readString(p.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
+                } catch (Exception gone) {
+                    // the process exited meanwhile
+                }
+            }
+        } catch (Exception e) {
+            return Double.NaN;
+        }
+        return ticks / 100.0; // USER_HZ
+    }
+
+    /** Cores' worth of CPU the other processes used over {@code millis}. */
+    static double othersCores(long millis) {
+        double before = othersCpuSeconds();
+        long t0 = System.nanoTime();
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return (othersCpuSeconds() - before) / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * Waits (up to {@code maxSeconds}) until the other processes on the machine use less than {@code maxCores}
+     * over 5 s; returns the seconds waited (negative: gave up).
+     */
+    static double waitQuiet(double maxCores, int maxSeconds) {
+        long start = System.nanoTime();
+        boolean told = false;
+        while (true) {
+            double others = othersCores(5000);
+            double waited = (System.nanoTime() - start) / 1e9;
+            if (others < maxCores) {
+                if (told) {
+                    System.err.printf("[bench] quiet again after %.0fs%n", waited);
+                }
+                return waited;
+            }
+            if (waited > maxSeconds) {
+                System.err.printf("[bench] still busy (%.2f cores used by other processes) after %.0fs: measuring anyway%n", others, waited);
+                return -waited;
+            }
+            if (told == false) {
+                System.err.printf("[bench] other processes use %.2f cores: waiting up to %ds for the machine to be quiet%n", others, maxSeconds);
+                told = true;
+            }
+        }
+    }
+
     static String loadAverage() {
         try {
             String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
