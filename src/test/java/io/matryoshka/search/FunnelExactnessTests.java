@@ -112,7 +112,16 @@ public class FunnelExactnessTests extends LuceneTestCase {
     iwc.setCodec(TestUtil.alwaysKnnVectorsFormat(new MatryoshkaVectorsFormat(NESTED, bits, Rotation.NONE)));
     iwc.setMaxBufferedDocs(100_000);
     iwc.setRAMBufferSizeMB(256);
-    iwc.setMergePolicy(NoMergePolicy.INSTANCE);
+    // Keep a segment whose few documents all got deleted (the last one may hold a single document):
+    // searching it is part of what is tested, and the segment count stays fixed.
+    iwc.setMergePolicy(
+        new org.apache.lucene.index.FilterMergePolicy(NoMergePolicy.INSTANCE) {
+          @Override
+          public boolean keepFullyDeletedSegment(
+              org.apache.lucene.util.IOSupplier<org.apache.lucene.index.CodecReader> readerIOSupplier) {
+            return true;
+          }
+        });
     int[] segmentSizes = {TestUtil.nextInt(random(), 50, 200), 20, TestUtil.nextInt(random(), 50, 200), TestUtil.nextInt(random(), 1, 30)};
     int total = Arrays.stream(segmentSizes).sum();
     float[][] vectors = new float[total][];
