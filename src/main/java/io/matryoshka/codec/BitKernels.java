@@ -2,12 +2,32 @@ package io.matryoshka.codec;
 
 /**
  * The popcount loops of the code stages. Scalar {@link Long#bitCount} compiles to the POPCNT
- * instruction (this machine class has no vector popcount); see the JMH benchmarks under
- * src/test/java for measured throughput. Bit planes are most significant first: plane {@code i}
- * of {@code n} weighs {@code 2^(n - 1 - i)}.
+ * instruction; the first stage's integer-score loops have Vector API twins ({@link
+ * PanamaBitKernels}) used where they run natively wide. Measured throughput: {@code
+ * StageOneScanBenchmark} (src/bench/jmh.md). Bit planes are most significant first: plane {@code
+ * i} of {@code n} weighs {@code 2^(n - 1 - i)}.
  */
 public final class BitKernels {
+  /**
+   * Whether the integer-score kernels run on the Vector API ({@link PanamaBitKernels}): the module
+   * {@code jdk.incubator.vector} is present (Elasticsearch adds it), the platform's vectors are
+   * 512 bits wide, and {@code -Dmatryoshka.vector_kernels=false} does not turn them off.
+   */
+  public static final boolean VECTOR_KERNELS = vectorKernels();
+
   private BitKernels() {}
+
+  private static boolean vectorKernels() {
+    if (Boolean.parseBoolean(System.getProperty("matryoshka.vector_kernels", "true")) == false
+        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      return false;
+    }
+    try {
+      return PanamaBitKernels.usable();
+    } catch (LinkageError | RuntimeException e) {
+      return false;
+    }
+  }
 
   /** Hamming distance between a query plane and a document plane of {@code words} longs. */
   public static int hamming(long[] query, long[] doc, int docOffset, int words) {
@@ -66,51 +86,100 @@ public final class BitKernels {
   }
 
   /**
-   * Adds each document's hamming distance to {@code distances}: {@code docs} consecutive codes of
-   * {@code words} longs each. Scoring a whole chunk in one tight loop, and only then comparing with
-   * the heap, keeps the scan close to memory speed.
+   * Subtracts each document's hamming distance from {@code scores[offset + doc]}: {@code docs}
+   * consecutive codes of {@code words} longs each. The integer score of {@link
+   * QueryCode#hasIntegerScores} for a one-bit query.
    */
-  public static void hammingChunk(long[] query, long[] column, int docs, int words, int[] distances) {
-    if (words == 1) {
-      long q = query[0];
-      for (int doc = 0; doc < docs; doc++) {
-        distances[doc] += Long.bitCount(q ^ column[doc]);
-      }
-      return;
-    }
-    for (int doc = 0, offset = 0; doc < docs; doc++, offset += words) {
-      int distance = 0;
-      for (int w = 0; w < words; w++) {
-        distance += Long.bitCount(query[w] ^ column[offset + w]);
-      }
-      distances[doc] += distance;
+  public static void hammingScoresChunk(
+      long[] query, long[] column, int docs, int words, int[] scores, int offset, int[] scratch) {
+    if (VECTOR_KERNELS && fitsVectors(column, scratch, docs, words)) {
+      PanamaBitKernels.hammingScoresChunk(query, column, docs, words, scores, offset, scratch);
+    } else {
+      scalarHammingScoresChunk(query, column, docs, words, scores, offset);
     }
   }
 
   /**
-   * Adds each document's {@link #planeSums} to {@code sums}, for 4-bit query planes against
-   * one-bit documents: the asymmetric first stage.
+   * Adds each document's {@code 2 sum(q d) - 15 sum(d)} to {@code scores[offset + doc]}, for 4-bit
+   * query planes against one-bit documents: the integer score of {@link
+   * QueryCode#hasIntegerScores} for the asymmetric first stage.
    */
-  public static void fourBitQueryOneBitDocChunk(
-      long[] query, long[] column, int docs, int words, long[] sums) {
+  public static void asymmetricScoresChunk(
+      long[] query, long[] column, int docs, int words, int[] scores, int offset, int[] scratch) {
+    if (VECTOR_KERNELS && fitsVectors(column, scratch, docs, words)) {
+      PanamaBitKernels.asymmetricScoresChunk(query, column, docs, words, scores, offset, scratch);
+    } else {
+      scalarAsymmetricScoresChunk(query, column, 0, docs, words, scores, offset);
+    }
+  }
+
+  /**
+   * Whether the vector kernels may read and write whole vectors past the chunk's last word: the
+   * column and the scratch ints ({@link #scratchFor}) are long enough.
+   */
+  private static boolean fitsVectors(long[] column, int[] scratch, int docs, int words) {
+    int rounded = (docs * words + 7) / 8 * 8;
+    return words == 1 || (column.length >= rounded && scratch != null && scratch.length >= rounded);
+  }
+
+  /** Scratch ints the chunk kernels need for chunks of {@code docs} documents of {@code words}. */
+  public static int[] scratchFor(int docs, int words) {
+    return new int[(docs * words + 7) / 8 * 8];
+  }
+
+  static void scalarHammingScoresChunk(
+      long[] query, long[] column, int docs, int words, int[] scores, int offset) {
+    if (words == 1) {
+      long q = query[0];
+      for (int doc = 0; doc < docs; doc++) {
+        scores[offset + doc] -= Long.bitCount(q ^ column[doc]);
+      }
+      return;
+    }
+    for (int doc = 0, at = 0; doc < docs; doc++, at += words) {
+      int distance = 0;
+      for (int w = 0; w < words; w++) {
+        distance += Long.bitCount(query[w] ^ column[at + w]);
+      }
+      scores[offset + doc] -= distance;
+    }
+  }
+
+  /** The scalar asymmetric kernel over documents {@code from .. from + docs - 1} of the chunk. */
+  static void scalarAsymmetricScoresChunk(
+      long[] query, long[] column, int from, int docs, int words, int[] scores, int offset) {
     if (words == 1) {
       long q0 = query[0];
       long q1 = query[1];
       long q2 = query[2];
       long q3 = query[3];
-      for (int doc = 0; doc < docs; doc++) {
+      for (int doc = from; doc < from + docs; doc++) {
         long d = column[doc];
-        long sumQD =
-            ((long) Long.bitCount(q0 & d) << 3)
-                + ((long) Long.bitCount(q1 & d) << 2)
-                + ((long) Long.bitCount(q2 & d) << 1)
+        int sumQD =
+            (Long.bitCount(q0 & d) << 3)
+                + (Long.bitCount(q1 & d) << 2)
+                + (Long.bitCount(q2 & d) << 1)
                 + Long.bitCount(q3 & d);
-        sums[doc] += sumQD << 32 | Long.bitCount(d);
+        scores[offset + doc] += 2 * sumQD - 15 * Long.bitCount(d);
       }
       return;
     }
-    for (int doc = 0, offset = 0; doc < docs; doc++, offset += words) {
-      sums[doc] += fourBitQueryOneBitDoc(query, column, offset, words);
+    for (int doc = from, at = from * words; doc < from + docs; doc++, at += words) {
+      int plane0 = 0;
+      int plane1 = 0;
+      int plane2 = 0;
+      int plane3 = 0;
+      int sumD = 0;
+      for (int w = 0; w < words; w++) {
+        long d = column[at + w];
+        sumD += Long.bitCount(d);
+        plane0 += Long.bitCount(query[w] & d);
+        plane1 += Long.bitCount(query[words + w] & d);
+        plane2 += Long.bitCount(query[2 * words + w] & d);
+        plane3 += Long.bitCount(query[3 * words + w] & d);
+      }
+      int sumQD = (plane0 << 3) + (plane1 << 2) + (plane2 << 1) + plane3;
+      scores[offset + doc] += 2 * sumQD - 15 * sumD;
     }
   }
 }

@@ -132,17 +132,11 @@ final class FunnelSearcher {
     }
   }
 
-  /** Documents a first stage will see: all of them, or an estimate from the accepted bits. */
-  private int count(Bits acceptOrds) {
-    // Sized for the common unfiltered case; a filtered scan grows the buffers as needed.
-    return acceptOrds == null ? codes.count() : Math.min(codes.count(), 1024);
-  }
-
   /**
    * Documents the collector still lets this search visit: Lucene caps visits to decide when to fall
    * back to exact search, and counts every document the first stage scores as visited.
    */
-  private static long remainingVisits(KnnCollector collector) {
+  static long remainingVisits(KnnCollector collector) {
     return Math.max(0, collector.visitLimit() - collector.visitedCount());
   }
 
@@ -150,84 +144,10 @@ final class FunnelSearcher {
   private int[] scanCodes(
       float[] target, FunnelStage stage, Bits acceptOrds, KnnCollector collector)
       throws IOException {
-    int lastLevel = layout.levelEndingAt(stage.dims());
     int planes = stage.planesOf(layout.bits());
     QueryCode query = codes.binarizer(data).encodeQuery(target, stage.metric(), planes);
-    boolean plainHamming = query.isPlainHamming();
-    boolean oneBitAsymmetric = planes == 1 && query.planes() == Binarizer.ASYMMETRIC_QUERY_BITS;
-    IndexInput[][] planeInputs = new IndexInput[lastLevel + 1][planes];
-    long[][][] chunk = new long[lastLevel + 1][planes][];
-    int[] wordsPerPlane = new int[lastLevel + 1];
-    for (int level = 0; level <= lastLevel; level++) {
-      wordsPerPlane[level] = layout.wordsPerPlane(level);
-      for (int plane = 0; plane < planes; plane++) {
-        planeInputs[level][plane] = codes.planeInput(data, level, plane);
-        chunk[level][plane] = new long[SCAN_CHUNK * wordsPerPlane[level]];
-      }
-    }
-    boolean useCorrectives = planes > 1;
-    IndexInput correctivesInput =
-        useCorrectives ? data.slice("correctives", codes.correctivesOffset(), codes.correctivesBytes()) : null;
-    float[] correctives = useCorrectives ? new float[2 * SCAN_CHUNK] : null;
-
-    StageOneSelection selection = new StageOneSelection(count(acceptOrds));
-    int[] distances = new int[SCAN_CHUNK];
-    long[] sums = new long[SCAN_CHUNK];
-    float[] scores = new float[SCAN_CHUNK];
-    int count = codes.count();
-    for (int start = 0; start < count; start += SCAN_CHUNK) {
-      int n = Math.min(SCAN_CHUNK, count - start);
-      for (int level = 0; level <= lastLevel; level++) {
-        for (int plane = 0; plane < planes; plane++) {
-          planeInputs[level][plane].readLongs(chunk[level][plane], 0, n * wordsPerPlane[level]);
-        }
-      }
-      if (correctivesInput != null) {
-        correctivesInput.readFloats(correctives, 0, 2 * n);
-      }
-      if (plainHamming) {
-        Arrays.fill(distances, 0, n, 0);
-        for (int level = 0; level <= lastLevel; level++) {
-          BitKernels.hammingChunk(query.levelCode(level), chunk[level][0], n, wordsPerPlane[level], distances);
-        }
-        for (int i = 0; i < n; i++) {
-          scores[i] = query.hammingScore(lastLevel, distances[i]);
-        }
-      } else {
-        Arrays.fill(sums, 0, n, 0L);
-        for (int level = 0; level <= lastLevel; level++) {
-          if (oneBitAsymmetric) {
-            BitKernels.fourBitQueryOneBitDocChunk(query.levelCode(level), chunk[level][0], n, wordsPerPlane[level], sums);
-          } else {
-            for (int i = 0; i < n; i++) {
-              sums[i] +=
-                  BitKernels.planeSums(
-                      query.levelCode(level), query.planes(), chunk[level], i * wordsPerPlane[level], planes, wordsPerPlane[level]);
-            }
-          }
-        }
-        for (int i = 0; i < n; i++) {
-          float lower = useCorrectives ? correctives[2 * i] : -1f;
-          float step = useCorrectives ? correctives[2 * i + 1] : 2f;
-          scores[i] = query.estimate(lastLevel, sums[i], lower, step);
-        }
-      }
-      long allowed = remainingVisits(collector);
-      int visited = 0;
-      for (int i = 0; i < n && visited < allowed; i++) {
-        int ord = start + i;
-        if (acceptOrds != null && acceptOrds.get(ord) == false) {
-          continue;
-        }
-        visited++;
-        selection.add(ord, scores[i]);
-      }
-      collector.incVisitedCount(visited);
-      if (collector.earlyTerminated()) {
-        break;
-      }
-    }
-    return selection.topOrdsAscending(stage.candidates());
+    return new StageOneScan(codes, data)
+        .scan(query, layout.levelEndingAt(stage.dims()), planes, acceptOrds, collector, stage.candidates());
   }
 
   /** Stage 1 on floats: every accepted document's prefix similarity. */

@@ -102,6 +102,11 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
     return fields.get(field);
   }
 
+  /** The codes data file ({@code .veb}), for code scans outside a search (benchmarks). */
+  IndexInput codesData() {
+    return data;
+  }
+
   @Override
   public void checkIntegrity() throws IOException {
     floats.checkIntegrity();

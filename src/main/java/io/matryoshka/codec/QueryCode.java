@@ -82,6 +82,28 @@ public final class QueryCode {
         + step * docStep * sumQD;
   }
 
+  /**
+   * Whether a first stage can rank by an integer instead of {@link #estimate}: one-bit documents
+   * against a one-bit query (hamming) or a 4-bit query on the symmetric interval {@code [-a, a]}.
+   * With documents' {@code lowerD = -1, stepD = 2} and the query's {@code lowerQ = -a, stepQ = 2a /
+   * 15}, the estimate is {@code const + (2a / 15) (2 sum(q d) - 15 sum(d))}: it ranks exactly like
+   * the integer {@code 2 sum(q d) - 15 sum(d)} (see {@link BitKernels#asymmetricScoresChunk}).
+   */
+  public boolean hasIntegerScores() {
+    return docPlanes == 1 && (planes == 1 || planes == Binarizer.ASYMMETRIC_QUERY_BITS);
+  }
+
+  /**
+   * The range {@code {min, max}} of the integer scores of {@link #hasIntegerScores} over the prefix
+   * ending with {@code level}: minus the hamming distance, or {@code 2 sum(q d) - 15 sum(d)}.
+   */
+  public int[] integerScoreRange(int level) {
+    int prefix = layout.levelEnd(level);
+    return isPlainHamming()
+        ? new int[] {-prefix, 0}
+        : new int[] {-15 * prefix, 15 * prefix};
+  }
+
   /** For plain hamming: larger is closer, consistent with {@link #estimate}. */
   public float hammingScore(int level, int hammingDistance) {
     return layout.levelEnd(level) - 2f * hammingDistance;

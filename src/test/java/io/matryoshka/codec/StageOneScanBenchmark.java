@@ -1,10 +1,29 @@
 package io.matryoshka.codec;
 
-import java.util.Random;
+import io.matryoshka.bench.SyntheticVectors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.lucene104.Lucene104Codec;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.SegmentReader;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.TopKnnCollector;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.store.MMapDirectory;
+import org.apache.lucene.util.IOUtils;
+import org.elasticsearch.common.logging.LogConfigurator;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -12,94 +31,129 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Stage-1 scan kernels over one code column of 100k documents, next to a plain sequential read of
- * the same bytes (the machine's memory-read baseline, measured in the same run). Each benchmark
- * call scans the whole column once: bytes per second = column bytes / (time per call).
+ * The funnel's stage-1 scan ({@link StageOneScan}, the production code) over one code level of a
+ * real force-merged segment of 100k x 384 synthetic embedding-shaped vectors, memory-mapped, next
+ * to two baselines over the same bytes measured in the same run: a plain sequential read of them
+ * from a heap array (the machine's read bandwidth) and the same read through the mapped file in
+ * the scan's chunks. Each call scans the level once: bytes per second = level bytes / time.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@State(Scope.Thread)
+@State(Scope.Benchmark)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
 public class StageOneScanBenchmark {
-  @Param({"100000"})
-  int docs;
+  static final int DOCS = 100_000;
+  static final int DIMS = 384;
 
-  /** Bits per document in the scanned level: 64 (8 bytes) or 384 (48 bytes). */
+  /**
+   * Bits per document of the scanned level: 64 (8 bytes, the first level of nested dims [64, 384])
+   * or 384 (48 bytes, the only level of nested dims [384]).
+   */
   @Param({"64", "384"})
   int levelDims;
 
-  private long[] column;
-  /** The funnel copies each chunk of codes from the mapped file into such a buffer (readLongs). */
+  private Path path;
+  private MMapDirectory directory;
+  private DirectoryReader reader;
+  private FieldCodes codes;
+  private IndexInput data;
+  private float[][] queries;
+  private int next;
+  private long[] heapColumn;
   private long[] chunk;
-  private long[] hammingQuery;
-  private long[] asymmetricQuery;
-  private int words;
+  /** Survivors, as the default funnel keeps on such a level (k = 10, oversample 30). */
+  private int keep;
 
-  @Setup
-  public void setup() {
-    Random random = new Random(42);
-    words = levelDims / Long.SIZE;
-    column = new long[docs * words];
-    chunk = new long[FunnelSearcher.SCAN_CHUNK * words];
-    for (int i = 0; i < column.length; i++) {
-      column[i] = random.nextLong();
+  @Setup(Level.Trial)
+  public void setup() throws IOException {
+    LogConfigurator.configureESLogging();
+    path = Files.createTempDirectory("stage-one-bench");
+    directory = new MMapDirectory(path);
+    int[] nested = levelDims == 64 ? new int[] {64, DIMS} : new int[] {DIMS};
+    keep = levelDims == 64 ? 4800 : 300;
+    KnnVectorsFormat format = new MatryoshkaVectorsFormat(nested, 1, Rotation.NONE);
+    Codec codec =
+        new Lucene104Codec() {
+          @Override
+          public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+            return format;
+          }
+        };
+    try (IndexWriter writer =
+        new IndexWriter(directory, new IndexWriterConfig().setCodec(codec).setRAMBufferSizeMB(512))) {
+      for (float[] vector : SyntheticVectors.generate(DOCS, DIMS, 7)) {
+        Document doc = new Document();
+        doc.add(new KnnFloatVectorField("v", vector, VectorSimilarityFunction.COSINE));
+        writer.addDocument(doc);
+      }
+      writer.forceMerge(1);
     }
-    hammingQuery = new long[words];
-    asymmetricQuery = new long[4 * words];
-    for (int i = 0; i < hammingQuery.length; i++) {
-      hammingQuery[i] = random.nextLong();
-    }
-    for (int i = 0; i < asymmetricQuery.length; i++) {
-      asymmetricQuery[i] = random.nextLong();
-    }
+    reader = DirectoryReader.open(directory);
+    MatryoshkaVectorsReader formatReader =
+        CodeFiles.formatReader((SegmentReader) reader.leaves().get(0).reader(), "v");
+    codes = formatReader.fieldCodes("v");
+    data = formatReader.codesData();
+    queries = SyntheticVectors.generate(256, DIMS, 11);
+    IndexInput level = codes.planeInput(data, 0, 0);
+    heapColumn = new long[DOCS * codes.layout().wordsPerPlane(0)];
+    level.readLongs(heapColumn, 0, heapColumn.length);
+    chunk = new long[FunnelSearcher.SCAN_CHUNK * codes.layout().wordsPerPlane(0)];
   }
 
-  /** Baseline: read every long of the column once (XOR so the JIT cannot skip the reads). */
+  @TearDown(Level.Trial)
+  public void tearDown() throws IOException {
+    IOUtils.close(reader, directory);
+    IOUtils.rm(path);
+  }
+
+  /** Baseline: every long of the level once, from a heap array (XOR, so no read is skipped). */
   @Benchmark
   public long sequentialReadBaseline() {
     long acc = 0;
-    for (long word : column) {
+    for (long word : heapColumn) {
       acc ^= word;
     }
     return acc;
   }
 
-  /** Symmetric hamming of every document, chunk by chunk as the funnel scans, keep 1000. */
+  /** Baseline: the same bytes read from the mapped file in the scan's chunks. */
   @Benchmark
-  public int hammingScan() {
-    StageOneSelection top = new StageOneSelection(docs);
-    int[] distances = new int[FunnelSearcher.SCAN_CHUNK];
-    for (int start = 0; start < docs; start += FunnelSearcher.SCAN_CHUNK) {
-      int n = Math.min(FunnelSearcher.SCAN_CHUNK, docs - start);
-      java.util.Arrays.fill(distances, 0);
-      System.arraycopy(column, start * words, chunk, 0, n * words);
-      BitKernels.hammingChunk(hammingQuery, chunk, n, words, distances);
+  public long mappedChunkReadBaseline() throws IOException {
+    IndexInput level = codes.planeInput(data, 0, 0);
+    int words = codes.layout().wordsPerPlane(0);
+    long acc = 0;
+    for (int start = 0; start < DOCS; start += FunnelSearcher.SCAN_CHUNK) {
+      int n = Math.min(FunnelSearcher.SCAN_CHUNK, DOCS - start) * words;
+      level.readLongs(chunk, 0, n);
       for (int i = 0; i < n; i++) {
-        top.add(start + i, levelDims - 2f * distances[i]);
+        acc ^= chunk[i];
       }
     }
-    return top.topOrdsAscending(1000).length;
+    return acc;
   }
 
-  /** Asymmetric (4-bit query planes x 1-bit documents) of every document, keep 4800. */
+  /** Symmetric hamming stage over the level, keeping the default funnel's survivors. */
   @Benchmark
-  public int asymmetricScan() {
-    StageOneSelection top = new StageOneSelection(docs);
-    long[] sums = new long[FunnelSearcher.SCAN_CHUNK];
-    for (int start = 0; start < docs; start += FunnelSearcher.SCAN_CHUNK) {
-      int n = Math.min(FunnelSearcher.SCAN_CHUNK, docs - start);
-      java.util.Arrays.fill(sums, 0L);
-      System.arraycopy(column, start * words, chunk, 0, n * words);
-      BitKernels.fourBitQueryOneBitDocChunk(asymmetricQuery, chunk, n, words, sums);
-      for (int i = 0; i < n; i++) {
-        top.add(start + i, (float) (sums[i] >>> 32) - 0.5f * (sums[i] & 0xFFFFFFFFL));
-      }
-    }
-    return top.topOrdsAscending(4800).length;
+  public int hammingScan() throws IOException {
+    return scan(FunnelMetric.HAMMING);
+  }
+
+  /** Asymmetric stage (4-bit query planes x 1-bit codes), as the default funnel's first stage. */
+  @Benchmark
+  public int asymmetricScan() throws IOException {
+    return scan(FunnelMetric.ASYMMETRIC);
+  }
+
+  private int scan(FunnelMetric metric) throws IOException {
+    QueryCode query = codes.binarizer(data).encodeQuery(queries[next++ & 255], metric, 1);
+    return new StageOneScan(codes, data)
+        .scan(query, 0, 1, null, new TopKnnCollector(10, Integer.MAX_VALUE), keep)
+        .length;
   }
 }

@@ -1,0 +1,176 @@
+package io.matryoshka.codec;
+
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The integer-score kernels of {@link BitKernels} on the Vector API ({@code jdk.incubator.vector}):
+ * lane-wise {@code BIT_COUNT}, which on AVX-512 VPOPCNTDQ hardware is one instruction for eight
+ * longs. Only loaded through {@link BitKernels} when the module is present and the platform's
+ * preferred vectors are 512 bits wide (narrower machines run the scalar loops; see {@code
+ * StageOneScanBenchmark} for both).
+ *
+ * <p>One-word levels (64 dimensions) score eight consecutive documents per vector. Wider levels
+ * make one flat pass over the chunk's words (eight per vector, whichever documents they belong
+ * to) against the query repeated to match, then sum each document's words: measured faster than
+ * one masked vector per document reduced across lanes.
+ */
+final class PanamaBitKernels {
+  private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_512;
+  private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_256;
+  private static final int LANES = LONGS.length();
+
+  private PanamaBitKernels() {}
+
+  /** Whether this platform runs these kernels natively wide (else the scalar ones are faster). */
+  static boolean usable() {
+    return VectorShape.preferredShape().vectorBitSize() >= 512;
+  }
+
+  /**
+   * See {@link BitKernels#hammingScoresChunk}. {@code partials} holds at least {@code docs * words}
+   * ints rounded up to a multiple of 8, and so does {@code column} longs.
+   */
+  static void hammingScoresChunk(
+      long[] query, long[] column, int docs, int words, int[] scores, int offset, int[] partials) {
+    if (words == 1) {
+      LongVector q = LongVector.broadcast(LONGS, query[0]);
+      int doc = 0;
+      for (int upper = LONGS.loopBound(docs); doc < upper; doc += LANES) {
+        LongVector distance = LongVector.fromArray(LONGS, column, doc).lanewise(VectorOperators.XOR, q)
+            .lanewise(VectorOperators.BIT_COUNT);
+        subtractInto(distance, scores, offset + doc);
+      }
+      for (; doc < docs; doc++) {
+        scores[offset + doc] -= Long.bitCount(query[0] ^ column[doc]);
+      }
+      return;
+    }
+    // Wider codes: one flat pass over the chunk's words against the query's words repeated to
+    // the vector width, a popcount per word, then each document's words summed.
+    long[] pattern = repeated(query, 0, words);
+    int longs = roundUp(docs * words);
+    for (int i = 0, p = 0; i < longs; i += LANES) {
+      LongVector counts = LongVector.fromArray(LONGS, column, i)
+          .lanewise(VectorOperators.XOR, LongVector.fromArray(LONGS, pattern, p))
+          .lanewise(VectorOperators.BIT_COUNT);
+      ((IntVector) counts.convertShape(VectorOperators.L2I, INTS, 0)).intoArray(partials, i);
+      p = p + LANES == pattern.length ? 0 : p + LANES;
+    }
+    subtractSums(partials, docs, words, scores, offset);
+  }
+
+  /** See {@link BitKernels#asymmetricScoresChunk}; {@code partials} as for {@link #hammingScoresChunk}. */
+  static void asymmetricScoresChunk(
+      long[] query, long[] column, int docs, int words, int[] scores, int offset, int[] partials) {
+    if (words == 1) {
+      LongVector q0 = LongVector.broadcast(LONGS, query[0]);
+      LongVector q1 = LongVector.broadcast(LONGS, query[1]);
+      LongVector q2 = LongVector.broadcast(LONGS, query[2]);
+      LongVector q3 = LongVector.broadcast(LONGS, query[3]);
+      int doc = 0;
+      for (int upper = LONGS.loopBound(docs); doc < upper; doc += LANES) {
+        LongVector d = LongVector.fromArray(LONGS, column, doc);
+        addInto(asymmetric(d, q0, q1, q2, q3), scores, offset + doc);
+      }
+      if (doc < docs) {
+        BitKernels.scalarAsymmetricScoresChunk(query, column, doc, docs - doc, 1, scores, offset);
+      }
+      return;
+    }
+    long[] plane0 = repeated(query, 0, words);
+    long[] plane1 = repeated(query, words, words);
+    long[] plane2 = repeated(query, 2 * words, words);
+    long[] plane3 = repeated(query, 3 * words, words);
+    int longs = roundUp(docs * words);
+    for (int i = 0, p = 0; i < longs; i += LANES) {
+      LongVector d = LongVector.fromArray(LONGS, column, i);
+      LongVector partial = asymmetric(
+          d,
+          LongVector.fromArray(LONGS, plane0, p),
+          LongVector.fromArray(LONGS, plane1, p),
+          LongVector.fromArray(LONGS, plane2, p),
+          LongVector.fromArray(LONGS, plane3, p));
+      ((IntVector) partial.convertShape(VectorOperators.L2I, INTS, 0)).intoArray(partials, i);
+      p = p + LANES == plane0.length ? 0 : p + LANES;
+    }
+    addSums(partials, docs, words, scores, offset);
+  }
+
+  /** {@code scores[offset + doc] += } the sum of the document's {@code words} partials. */
+  private static void addSums(int[] partials, int docs, int words, int[] scores, int offset) {
+    if (words == 6) { // 384 dims: the common full-length level, unrolled (a variable inner loop is not)
+      for (int doc = 0, at = 0; doc < docs; doc++, at += 6) {
+        scores[offset + doc] +=
+            partials[at] + partials[at + 1] + partials[at + 2] + partials[at + 3] + partials[at + 4] + partials[at + 5];
+      }
+      return;
+    }
+    for (int doc = 0, at = 0; doc < docs; doc++, at += words) {
+      int sum = 0;
+      for (int w = 0; w < words; w++) {
+        sum += partials[at + w];
+      }
+      scores[offset + doc] += sum;
+    }
+  }
+
+  private static void subtractSums(int[] partials, int docs, int words, int[] scores, int offset) {
+    for (int i = 0, end = docs * words; i < end; i++) {
+      partials[i] = -partials[i];
+    }
+    addSums(partials, docs, words, scores, offset);
+  }
+
+  /** {@code docs * words} rounded up to whole vectors. */
+  static int roundUp(int longs) {
+    return (longs + LANES - 1) / LANES * LANES;
+  }
+
+  /**
+   * The {@code words} longs of {@code query} from {@code from}, repeated until the pattern is a
+   * whole number of vectors long: lcm(words, 8) longs, so a flat pass over consecutive documents'
+   * words meets word {@code w} of the query at every document's word {@code w}.
+   */
+  private static long[] repeated(long[] query, int from, int words) {
+    int length = words / gcd(words, LANES) * LANES;
+    long[] pattern = new long[length];
+    for (int i = 0; i < length; i++) {
+      pattern[i] = query[from + i % words];
+    }
+    return pattern;
+  }
+
+  private static int gcd(int a, int b) {
+    return b == 0 ? a : gcd(b, a % b);
+  }
+
+  /** Per lane {@code 2 sum(q d) - 15 sum(d)}, {@code sum(q d)} weighing plane a by {@code 2^(3 - a)}. */
+  private static LongVector asymmetric(LongVector d, LongVector q0, LongVector q1, LongVector q2, LongVector q3) {
+    LongVector p0 = d.and(q0).lanewise(VectorOperators.BIT_COUNT);
+    LongVector p1 = d.and(q1).lanewise(VectorOperators.BIT_COUNT);
+    LongVector p2 = d.and(q2).lanewise(VectorOperators.BIT_COUNT);
+    LongVector p3 = d.and(q3).lanewise(VectorOperators.BIT_COUNT);
+    LongVector sumD = d.lanewise(VectorOperators.BIT_COUNT);
+    // 2 (8 p0 + 4 p1 + 2 p2 + p3) - 15 sumD
+    LongVector twiceSumQD = p0.lanewise(VectorOperators.LSHL, 4)
+        .add(p1.lanewise(VectorOperators.LSHL, 3))
+        .add(p2.lanewise(VectorOperators.LSHL, 2))
+        .add(p3.lanewise(VectorOperators.LSHL, 1));
+    return twiceSumQD.sub(sumD.lanewise(VectorOperators.LSHL, 4)).add(sumD);
+  }
+
+  private static void addInto(LongVector values, int[] scores, int at) {
+    IntVector narrowed = (IntVector) values.convertShape(VectorOperators.L2I, INTS, 0);
+    IntVector.fromArray(INTS, scores, at).add(narrowed).intoArray(scores, at);
+  }
+
+  private static void subtractInto(LongVector values, int[] scores, int at) {
+    IntVector narrowed = (IntVector) values.convertShape(VectorOperators.L2I, INTS, 0);
+    IntVector.fromArray(INTS, scores, at).sub(narrowed).intoArray(scores, at);
+  }
+
+}

@@ -1,0 +1,165 @@
+package io.matryoshka.codec;
+
+import java.io.IOException;
+import java.util.Arrays;
+import org.apache.lucene.search.KnnCollector;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.util.Bits;
+
+/**
+ * Stage 1 of a funnel on codes: one sequential pass over the bit planes of the levels the stage
+ * reads, {@link FunnelSearcher#SCAN_CHUNK} documents at a time, then one selection of the best.
+ *
+ * <p>Sign-plane stages (one bit per document: hamming, or the asymmetric 4-bit query) rank by an
+ * integer ({@link QueryCode#hasIntegerScores}), written straight into one array by ord and
+ * counted in a histogram ({@link IntegerScoreSelection}): the hot loop is loads, popcounts and
+ * stores. Stages reading several planes need each document's corrective terms and rank by the
+ * float estimate ({@link StageOneSelection}).
+ *
+ * <p>Every scored document counts as visited on the collector; the scan stops at its visit limit
+ * or when it terminates early (timeout), keeping what it scored so far.
+ */
+final class StageOneScan {
+  private final FieldCodes codes;
+  private final IndexInput data;
+  private final CodeLayout layout;
+
+  StageOneScan(FieldCodes codes, IndexInput data) {
+    this.codes = codes;
+    this.data = data;
+    this.layout = codes.layout();
+  }
+
+  /**
+   * The ords of the {@code keep} best accepted documents on the levels {@code 0 .. lastLevel},
+   * reading {@code planes} bit planes, ascending.
+   */
+  int[] scan(QueryCode query, int lastLevel, int planes, Bits acceptOrds, KnnCollector collector, int keep)
+      throws IOException {
+    ChunkReader reader = new ChunkReader(lastLevel, planes);
+    return query.hasIntegerScores()
+        ? scanIntegerScores(query, lastLevel, reader, acceptOrds, collector, keep)
+        : scanEstimates(query, lastLevel, planes, reader, acceptOrds, collector, keep);
+  }
+
+  private int[] scanIntegerScores(
+      QueryCode query, int lastLevel, ChunkReader reader, Bits acceptOrds, KnnCollector collector, int keep)
+      throws IOException {
+    int count = codes.count();
+    int[] range = query.integerScoreRange(lastLevel);
+    IntegerScoreSelection selection = new IntegerScoreSelection(keep, range[0], range[1]);
+    int[] scores = new int[FunnelSearcher.SCAN_CHUNK];
+    int[] scratch = BitKernels.scratchFor(FunnelSearcher.SCAN_CHUNK, reader.maxWordsPerPlane());
+    boolean hamming = query.isPlainHamming();
+    for (int start = 0; start < count; start += FunnelSearcher.SCAN_CHUNK) {
+      int n = Math.min(FunnelSearcher.SCAN_CHUNK, count - start);
+      reader.read(n);
+      Arrays.fill(scores, 0, n, 0); // the kernels add each level's part
+      for (int level = 0; level <= lastLevel; level++) {
+        long[] column = reader.chunk[level][0];
+        int words = reader.wordsPerPlane[level];
+        if (hamming) {
+          BitKernels.hammingScoresChunk(query.levelCode(level), column, n, words, scores, 0, scratch);
+        } else {
+          BitKernels.asymmetricScoresChunk(query.levelCode(level), column, n, words, scores, 0, scratch);
+        }
+      }
+      long allowed = FunnelSearcher.remainingVisits(collector);
+      int visited;
+      if (acceptOrds == null && allowed >= n) {
+        selection.addChunk(start, scores, n);
+        visited = n;
+      } else {
+        visited = 0;
+        for (int i = 0; i < n && visited < allowed; i++) {
+          if (acceptOrds == null || acceptOrds.get(start + i)) {
+            selection.add(start + i, scores[i]);
+            visited++;
+          }
+        }
+      }
+      collector.incVisitedCount(visited);
+      if (collector.earlyTerminated()) {
+        break;
+      }
+    }
+    return selection.topOrdsAscending();
+  }
+
+  private int[] scanEstimates(
+      QueryCode query,
+      int lastLevel,
+      int planes,
+      ChunkReader reader,
+      Bits acceptOrds,
+      KnnCollector collector,
+      int keep)
+      throws IOException {
+    int count = codes.count();
+    IndexInput correctivesInput =
+        data.slice("correctives", codes.correctivesOffset(), codes.correctivesBytes());
+    float[] correctives = new float[2 * FunnelSearcher.SCAN_CHUNK];
+    // Sized for the common unfiltered case; a filtered scan grows it as needed.
+    StageOneSelection selection = new StageOneSelection(acceptOrds == null ? count : Math.min(count, 1024));
+    long[] sums = new long[FunnelSearcher.SCAN_CHUNK];
+    for (int start = 0; start < count; start += FunnelSearcher.SCAN_CHUNK) {
+      int n = Math.min(FunnelSearcher.SCAN_CHUNK, count - start);
+      reader.read(n);
+      correctivesInput.readFloats(correctives, 0, 2 * n);
+      Arrays.fill(sums, 0, n, 0L);
+      for (int level = 0; level <= lastLevel; level++) {
+        int words = reader.wordsPerPlane[level];
+        for (int i = 0; i < n; i++) {
+          sums[i] += BitKernels.planeSums(query.levelCode(level), query.planes(), reader.chunk[level], i * words, planes, words);
+        }
+      }
+      long allowed = FunnelSearcher.remainingVisits(collector);
+      int visited = 0;
+      for (int i = 0; i < n && visited < allowed; i++) {
+        int ord = start + i;
+        if (acceptOrds == null || acceptOrds.get(ord)) {
+          visited++;
+          selection.add(ord, query.estimate(lastLevel, sums[i], correctives[2 * i], correctives[2 * i + 1]));
+        }
+      }
+      collector.incVisitedCount(visited);
+      if (collector.earlyTerminated()) {
+        break;
+      }
+    }
+    return selection.topOrdsAscending(keep);
+  }
+
+  /** Sequential readers of the stage's planes, and the buffers one chunk of them is read into. */
+  private final class ChunkReader {
+    final IndexInput[][] inputs;
+    final long[][][] chunk;
+    final int[] wordsPerPlane;
+
+    ChunkReader(int lastLevel, int planes) throws IOException {
+      inputs = new IndexInput[lastLevel + 1][planes];
+      chunk = new long[lastLevel + 1][planes][];
+      wordsPerPlane = new int[lastLevel + 1];
+      for (int level = 0; level <= lastLevel; level++) {
+        wordsPerPlane[level] = layout.wordsPerPlane(level);
+        for (int plane = 0; plane < planes; plane++) {
+          inputs[level][plane] = codes.planeInput(data, level, plane);
+          chunk[level][plane] = new long[FunnelSearcher.SCAN_CHUNK * wordsPerPlane[level]];
+        }
+      }
+    }
+
+    int maxWordsPerPlane() {
+      return Arrays.stream(wordsPerPlane).max().orElse(1);
+    }
+
+    /** Reads the next {@code docs} documents' words of every plane. */
+    void read(int docs) throws IOException {
+      for (int level = 0; level < inputs.length; level++) {
+        for (int plane = 0; plane < inputs[level].length; plane++) {
+          inputs[level][plane].readLongs(chunk[level][plane], 0, docs * wordsPerPlane[level]);
+        }
+      }
+    }
+  }
+}
