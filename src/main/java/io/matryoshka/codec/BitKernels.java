@@ -165,21 +165,8 @@ public final class BitKernels {
       return;
     }
     for (int doc = from, at = from * words; doc < from + docs; doc++, at += words) {
-      int plane0 = 0;
-      int plane1 = 0;
-      int plane2 = 0;
-      int plane3 = 0;
-      int sumD = 0;
-      for (int w = 0; w < words; w++) {
-        long d = column[at + w];
-        sumD += Long.bitCount(d);
-        plane0 += Long.bitCount(query[w] & d);
-        plane1 += Long.bitCount(query[words + w] & d);
-        plane2 += Long.bitCount(query[2 * words + w] & d);
-        plane3 += Long.bitCount(query[3 * words + w] & d);
-      }
-      int sumQD = (plane0 << 3) + (plane1 << 2) + (plane2 << 1) + plane3;
-      scores[offset + doc] += 2 * sumQD - 15 * sumD;
+      long packed = fourBitQueryOneBitDoc(query, column, at, words);
+      scores[offset + doc] += (int) (2 * (packed >>> 32) - 15 * (packed & 0xFFFFFFFFL));
     }
   }
 }
