@@ -224,4 +224,61 @@ public class MatryoshkaSingleNodeTests extends ESSingleNodeTestCase {
     assertThat(stats.rotation(), equalTo("none"));
     assertThat(response.indices().keySet(), equalTo(Set.of("docs")));
   }
+
+  /**
+   * Like {@code dense_vector}: the vector is kept out of the stored {@code _source} and, with
+   * {@code _source} disabled, out of {@code _recovery_source} (the JSON text of a float array
+   * takes several times the 4 bytes per dimension the index already holds), and is read back from
+   * the index when a request asks for it. {@code index.mapping.exclude_source_vectors: false} keeps
+   * it stored, as it does for {@code dense_vector}.
+   */
+  public void testVectorsStayOutOfTheStoredSource() throws Exception {
+    String mapping = """
+        {"_source": {"enabled": %s}, "properties": {
+          "embedding": {"type": "matryoshka_vector", "dims": 4},
+          "text": {"type": "keyword"}}}""";
+    createIndex("stored", indicesAdmin().prepareCreate("stored").setMapping(mapping.formatted("true")));
+    createIndex("recovery", indicesAdmin().prepareCreate("recovery").setMapping(mapping.formatted("false")));
+    createIndex(
+        "kept",
+        indicesAdmin()
+            .prepareCreate("kept")
+            .setSettings(Settings.builder().put("index.mapping.exclude_source_vectors", false))
+            .setMapping(mapping.formatted("true")));
+    for (String index : List.of("stored", "recovery", "kept")) {
+      client()
+          .prepareIndex(index)
+          .setId("1")
+          .setSource("{\"embedding\": [0.5, -0.25, 1.0, 2.0], \"text\": \"a\"}", XContentType.JSON)
+          .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+          .get();
+    }
+    assertThat(storedSource("stored", "_source"), equalTo(Map.of("text", "a")));
+    assertThat(storedSource("recovery", "_recovery_source"), equalTo(Map.of("text", "a")));
+    assertThat(storedSource("kept", "_source"), equalTo(Map.of("embedding", List.of(0.5, -0.25, 1.0, 2.0), "text", "a")));
+
+    // Responses leave it out by default, and read it back from the index on request.
+    assertThat(client().prepareGet("stored", "1").get().getSourceAsMap(), equalTo(Map.of("text", "a")));
+    Map<String, Object> withVector =
+        client()
+            .get(
+                new org.elasticsearch.action.get.GetRequest("stored", "1")
+                    .fetchSourceContext(org.elasticsearch.search.fetch.subphase.FetchSourceContext.of(true, false, null, null)))
+            .get()
+            .getSourceAsMap();
+    assertThat(withVector, equalTo(Map.of("embedding", List.of(0.5, -0.25, 1.0, 2.0), "text", "a")));
+  }
+
+  /** The stored field {@code name} of the only document of {@code index}, parsed. */
+  private Map<String, Object> storedSource(String index, String name) throws Exception {
+    IndexService indexService = getInstanceFromNode(org.elasticsearch.indices.IndicesService.class).indexServiceSafe(resolveIndex(index));
+    try (Engine.Searcher searcher = indexService.getShard(0).acquireSearcher("test")) {
+      org.apache.lucene.document.Document doc = searcher.getIndexReader().storedFields().document(0);
+      org.apache.lucene.util.BytesRef bytes = doc.getBinaryValue(name);
+      assertThat(name + " of " + index, bytes, notNullValue());
+      return org.elasticsearch.common.xcontent.XContentHelper.convertToMap(
+              new org.elasticsearch.common.bytes.BytesArray(bytes), false, XContentType.JSON)
+          .v2();
+    }
+  }
 }

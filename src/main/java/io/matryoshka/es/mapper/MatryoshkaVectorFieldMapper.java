@@ -14,12 +14,14 @@ import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.elasticsearch.common.collect.Iterators;
 import org.elasticsearch.index.IndexMode;
+import org.elasticsearch.index.IndexSettings;
 import org.elasticsearch.index.IndexVersion;
 import org.elasticsearch.index.mapper.DocumentParserContext;
 import org.elasticsearch.index.mapper.FieldMapper;
 import org.elasticsearch.index.mapper.Mapper;
 import org.elasticsearch.index.mapper.MapperBuilderContext;
 import org.elasticsearch.index.mapper.MapperParsingException;
+import org.elasticsearch.index.mapper.SourceLoader;
 import org.elasticsearch.index.mapper.vectors.DenseVectorFieldMapper;
 import org.elasticsearch.index.mapper.vectors.DenseVectorFieldMapper.VectorSimilarity;
 import org.elasticsearch.xcontent.XContentParser.Token;
@@ -42,12 +44,20 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
   public static final TypeParser PARSER =
       new TypeParser(
           (name, context) ->
-              new Builder(name, context.indexVersionCreated(), context.getIndexSettings().getMode()),
+              new Builder(
+                  name,
+                  context.indexVersionCreated(),
+                  context.getIndexSettings().getMode(),
+                  IndexSettings.INDEX_MAPPING_EXCLUDE_SOURCE_VECTORS_SETTING.get(
+                      context.getIndexSettings().getSettings())),
           notInMultiFields(CONTENT_TYPE));
 
   private final DenseVectorFieldMapper vectors;
   private final IndexVersion indexVersionCreated;
   private final IndexMode indexMode;
+  private final boolean excludeSourceVectorsSetting;
+  /** Whether values are left out of the stored source and loaded back from the index. */
+  private final boolean vectorsFromIndex;
 
   private MatryoshkaVectorFieldMapper(
       String leafName,
@@ -55,11 +65,15 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
       BuilderParams builderParams,
       DenseVectorFieldMapper vectors,
       IndexVersion indexVersionCreated,
-      IndexMode indexMode) {
+      IndexMode indexMode,
+      boolean excludeSourceVectorsSetting,
+      boolean vectorsFromIndex) {
     super(leafName, fieldType, builderParams);
     this.vectors = vectors;
     this.indexVersionCreated = indexVersionCreated;
     this.indexMode = indexMode;
+    this.excludeSourceVectorsSetting = excludeSourceVectorsSetting;
+    this.vectorsFromIndex = vectorsFromIndex;
   }
 
   @Override
@@ -84,7 +98,18 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
 
   @Override
   public FieldMapper.Builder getMergeBuilder() {
-    return new Builder(leafName(), indexVersionCreated, indexMode).init(this);
+    return new Builder(leafName(), indexVersionCreated, indexMode, excludeSourceVectorsSetting).init(this);
+  }
+
+  /**
+   * As {@code dense_vector} in Elasticsearch 9 (index setting {@code
+   * index.mapping.exclude_source_vectors}, on by default for new indices): the vector stays out of
+   * the stored {@code _source} and {@code _recovery_source} and is read back from the index's
+   * floats. Not with synthetic source, which rebuilds everything itself.
+   */
+  @Override
+  public SourceLoader.SyntheticVectorsLoader syntheticVectorsLoader() {
+    return vectorsFromIndex ? new VectorsFromIndexSourceLoader(fullPath(), fieldType().vectorFieldName()) : null;
   }
 
   @Override
@@ -157,6 +182,7 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
 
     private final IndexVersion indexVersionCreated;
     private final IndexMode indexMode;
+    private final boolean excludeSourceVectors;
 
     private final Parameter<Integer> dims;
     private final Parameter<VectorSimilarity> similarity;
@@ -165,10 +191,14 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
     private final Parameter<Rotation> rotation;
     private final Parameter<Map<String, String>> meta = Parameter.metaParam();
 
-    public Builder(String name, IndexVersion indexVersionCreated, IndexMode indexMode) {
+    /**
+     * @param excludeSourceVectors the index's {@code index.mapping.exclude_source_vectors}
+     */
+    public Builder(String name, IndexVersion indexVersionCreated, IndexMode indexMode, boolean excludeSourceVectors) {
       super(name);
       this.indexVersionCreated = indexVersionCreated;
       this.indexMode = indexMode;
+      this.excludeSourceVectors = excludeSourceVectors;
       this.dims =
           new Parameter<>(
                   "dims",
@@ -285,7 +315,14 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
               vectors.fullPath(),
               meta.getValue());
       return new MatryoshkaVectorFieldMapper(
-          leafName(), fieldType, builderParams(this, context), vectors, indexVersionCreated, indexMode);
+          leafName(),
+          fieldType,
+          builderParams(this, context),
+          vectors,
+          indexVersionCreated,
+          indexMode,
+          excludeSourceVectors,
+          excludeSourceVectors && context.isSourceSynthetic() == false);
     }
 
     private static Integer parseDims(String field, Object value) {

@@ -87,6 +87,16 @@ public final class MatryoshkaVectorFieldType extends MappedFieldType {
     };
   }
 
+  /**
+   * Like {@code dense_vector}'s: {@code _source} in responses leaves the vector out unless the
+   * request asks for it ({@code "_source": {"exclude_vectors": false}}, an explicit include, or
+   * {@code fields}).
+   */
+  @Override
+  public boolean isVectorEmbedding() {
+    return true;
+  }
+
   @Override
   public Query existsQuery(SearchExecutionContext context) {
     return new FieldExistsQuery(vectorFieldName);
