@@ -114,6 +114,30 @@ public final class BitKernels {
   }
 
   /**
+   * Appends {@code firstOrd + i} and {@code scores[i]} for every {@code i < n} whose score is at
+   * least {@code cut} to {@code ords} and {@code kept} from {@code size}, in order, and returns the
+   * new size. Both arrays need room for {@code size + n + 16}: the vector version writes whole
+   * vectors past the last kept entry.
+   */
+  public static int appendAtLeast(int[] scores, int n, int cut, int firstOrd, int[] ords, int[] kept, int size) {
+    if (VECTOR_KERNELS) {
+      return PanamaBitKernels.appendAtLeast(scores, n, cut, firstOrd, ords, kept, size);
+    }
+    return scalarAppendAtLeast(scores, 0, n, cut, firstOrd, ords, kept, size);
+  }
+
+  /** {@link #appendAtLeast} over {@code scores[from .. n - 1]}, without a branch per document. */
+  static int scalarAppendAtLeast(int[] scores, int from, int n, int cut, int firstOrd, int[] ords, int[] kept, int size) {
+    for (int i = from; i < n; i++) {
+      int score = scores[i];
+      ords[size] = firstOrd + i;
+      kept[size] = score;
+      size += score >= cut ? 1 : 0;
+    }
+    return size;
+  }
+
+  /**
    * Whether the vector kernels may read and write whole vectors past the chunk's last word: the
    * column and the scratch ints ({@link #scratchFor}) are long enough.
    */

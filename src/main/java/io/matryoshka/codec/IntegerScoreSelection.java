@@ -7,26 +7,32 @@ import java.util.Arrays;
  * known before the scan (minus hamming distances, or the asymmetric stage's popcount combination:
  * {@link QueryCode#integerScoreRange}), streaming, chunk by chunk.
  *
- * <p>The selection keeps a threshold: the highest score that at least {@code keep} documents seen
- * so far reach. The {@code keep}-th best score of a growing set never falls, so a document below
- * the threshold can never be selected: only documents at or above it are buffered (in ord order)
- * and counted in a histogram with one bucket per score value, from which the threshold rises. At the end the threshold is the exact cut: everything above it is kept, and of those at
- * it the lowest ords. No heap, no sort, no float per document: measured, a heap's sift-downs or a
- * second pass over all scores cost more than the popcounts themselves ({@code
- * StageOneScanBenchmark}).
+ * <p>Documents reaching a threshold are buffered, in ord order, by a branch-free filter ({@link
+ * BitKernels#appendAtLeast}: on the Vector API a compare and a compress per 16 documents). When
+ * the buffer holds about four times {@code keep}, a histogram of the buffered scores (one bucket per
+ * value) gives their {@code keep}-th best, the cut; the buffer is cut to the {@code keep} best
+ * (ties: lower ords) and the threshold rises to one above the cut: the {@code keep}-th best of a
+ * growing set never falls, and a later document merely equal to it loses every tie. At the end the
+ * same histogram gives the exact cut: everything above it is kept and, of those at it, the lowest
+ * ords. Nothing per scanned document but a
+ * compare: measured, a heap's sift-downs, float buckets or a histogram increment per document cost
+ * more than the popcounts themselves ({@code StageOneScanBenchmark}).
  */
 final class IntegerScoreSelection {
+  /** Room beyond the buffered entries that a vector-wide append may write into. */
+  private static final int APPEND_SLACK = 16;
+
   private final int keep;
   private final int minScore;
+  /** One bucket per score value; all zero between {@link #cutAmongBuffered} calls. */
   private final int[] counts;
-  /** Documents scoring below it are not buffered ({@code counts} index {@code threshold - minScore}). */
+  /** Documents scoring below it are not buffered. */
   private int threshold;
-  /** Buffered documents with a score of at least {@code threshold}. */
-  private long atOrAbove;
   private long counted;
   private int[] bufferOrds;
   private int[] bufferScores;
   private int buffered;
+  private final int compactAt;
 
   /**
    * @param keep documents to select
@@ -41,7 +47,8 @@ final class IntegerScoreSelection {
     this.minScore = minScore;
     this.counts = new int[Math.toIntExact((long) maxScore - minScore + 1)];
     this.threshold = minScore;
-    int initial = Math.min(keep, 1 << 16) + FunnelSearcher.SCAN_CHUNK;
+    this.compactAt = compactionTrigger(keep);
+    int initial = Math.min(compactAt, 1 << 16) + FunnelSearcher.SCAN_CHUNK + APPEND_SLACK;
     this.bufferOrds = new int[initial];
     this.bufferScores = new int[initial];
   }
@@ -51,28 +58,12 @@ final class IntegerScoreSelection {
    * accepted.
    */
   void addChunk(int firstOrd, int[] scores, int n) {
-    ensureRoom(n);
-    int[] counts = this.counts;
-    int[] ords = bufferOrds;
-    int[] kept = bufferScores;
-    int offset = -minScore;
-    int cut = threshold;
-    int size = buffered;
-    for (int i = 0; i < n; i++) {
-      int score = scores[i];
-      // Once the threshold has settled almost every document falls below it (well predicted),
-      // and those need no bucket: the threshold never falls back to them.
-      if (score >= cut) {
-        counts[score + offset]++;
-        ords[size] = firstOrd + i;
-        kept[size] = score;
-        size++;
-      }
-    }
-    atOrAbove += size - buffered; // exactly the documents buffered: those at or above the threshold
-    buffered = size;
+    ensureRoom(n + APPEND_SLACK);
+    buffered = BitKernels.appendAtLeast(scores, n, threshold, firstOrd, bufferOrds, bufferScores, buffered);
     counted += n;
-    raiseThreshold(cut);
+    if (buffered >= compactAt) {
+      compact();
+    }
   }
 
   /** Counts one accepted document; ords must ascend across calls. */
@@ -80,16 +71,16 @@ final class IntegerScoreSelection {
     ensureRoom(1);
     counted++;
     if (score >= threshold) {
-      counts[score - minScore]++;
       bufferOrds[buffered] = ord;
       bufferScores[buffered] = score;
       buffered++;
-      atOrAbove++;
+      if (buffered >= compactAt) {
+        compact();
+      }
     }
-    raiseThreshold(threshold);
   }
 
-  /** Documents held for the final selection: at or above the threshold when they came. */
+  /** Documents held for the final selection. */
   int buffered() {
     return buffered;
   }
@@ -101,19 +92,20 @@ final class IntegerScoreSelection {
 
   /** The ords of the {@code keep} best counted documents (ties: lower ords), ascending. */
   int[] topOrdsAscending() {
-    long above = atOrAbove - counts[threshold - minScore];
     int selected = (int) Math.min(keep, counted);
     int[] result = new int[selected];
     if (selected == 0) {
       return result;
     }
-    long atCut = selected - above;
+    long[] cut = cutAmongBuffered();
+    int cutScore = (int) cut[0];
+    long atCut = selected - cut[1];
     int size = 0;
     for (int i = 0; i < buffered && size < selected; i++) {
       int score = bufferScores[i];
-      if (score > threshold) {
+      if (score > cutScore) {
         result[size++] = bufferOrds[i];
-      } else if (score == threshold && atCut > 0) {
+      } else if (score == cutScore && atCut > 0) {
         result[size++] = bufferOrds[i];
         atCut--;
       }
@@ -123,19 +115,58 @@ final class IntegerScoreSelection {
   }
 
   /**
-   * Moves the threshold up while the documents strictly above it are still at least {@code keep}:
-   * the {@code keep}-th best score is then the threshold.
+   * Cuts the buffer to the {@code keep} best (ties: lower ords) and raises the threshold above the
+   * cut: a later document that only equals the cut can never be selected, since {@code keep}
+   * documents with lower ords already reach it.
    */
-  private void raiseThreshold(int from) {
-    int index = from - minScore;
-    long atOrAboveNow = atOrAbove;
-    int last = counts.length - 1;
-    while (index < last && atOrAboveNow - counts[index] >= keep) {
-      atOrAboveNow -= counts[index];
-      index++;
+  private void compact() {
+    long[] cut = cutAmongBuffered();
+    int cutScore = (int) cut[0];
+    long atCut = keep - cut[1];
+    int size = 0;
+    for (int i = 0; i < buffered; i++) {
+      // Branch-free: whether a buffered score beats the cut is close to a coin toss.
+      int score = bufferScores[i];
+      int tie = (score == cutScore) & (atCut > 0) ? 1 : 0;
+      atCut -= tie;
+      bufferOrds[size] = bufferOrds[i];
+      bufferScores[size] = score;
+      size += (score > cutScore ? 1 : 0) | tie;
     }
-    atOrAbove = atOrAboveNow;
-    threshold = index + minScore;
+    buffered = size;
+    threshold = cutScore + 1;
+  }
+
+  /**
+   * {@code {the keep-th best buffered score (or the lowest, if fewer are buffered), how many score
+   * above it}}.
+   */
+  private long[] cutAmongBuffered() {
+    int offset = -minScore;
+    int top = 0;
+    for (int i = 0; i < buffered; i++) {
+      int bucket = bufferScores[i] + offset;
+      counts[bucket]++;
+      top = Math.max(top, bucket);
+    }
+    int bucket = top;
+    long above = 0;
+    while (bucket > 0 && above + counts[bucket] < keep) {
+      above += counts[bucket];
+      bucket--;
+    }
+    for (int i = 0; i < buffered; i++) {
+      counts[bufferScores[i] + offset] = 0;
+    }
+    return new long[] {bucket - offset, above};
+  }
+
+  /**
+   * Buffered documents that trigger a compaction: every compaction reads the whole buffer and
+   * keeps {@code keep}, so a buffer of 4 x keep spends a third more than the appends themselves.
+   */
+  private static int compactionTrigger(int keep) {
+    return (int) Math.min(Integer.MAX_VALUE / 4, 4L * keep + FunnelSearcher.SCAN_CHUNK);
   }
 
   private void ensureRoom(int more) {

@@ -2,6 +2,7 @@ package io.matryoshka.codec;
 
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -123,6 +124,25 @@ final class PanamaBitKernels {
       partials[i] = -partials[i];
     }
     addSums(partials, docs, words, scores, offset);
+  }
+
+  private static final VectorSpecies<Integer> INTS_512 = IntVector.SPECIES_512;
+
+  /** See {@link BitKernels#appendAtLeast}: a compare and two compresses per 16 documents. */
+  static int appendAtLeast(int[] scores, int n, int cut, int firstOrd, int[] ords, int[] kept, int size) {
+    IntVector cutVector = IntVector.broadcast(INTS_512, cut);
+    IntVector lane = IntVector.zero(INTS_512).addIndex(1);
+    int i = 0;
+    for (int upper = INTS_512.loopBound(n); i < upper; i += INTS_512.length()) {
+      IntVector chunk = IntVector.fromArray(INTS_512, scores, i);
+      VectorMask<Integer> reaching = chunk.compare(VectorOperators.GE, cutVector);
+      if (reaching.anyTrue()) {
+        chunk.compress(reaching).intoArray(kept, size);
+        lane.add(firstOrd + i).compress(reaching).intoArray(ords, size);
+        size += reaching.trueCount();
+      }
+    }
+    return BitKernels.scalarAppendAtLeast(scores, i, n, cut, firstOrd, ords, kept, size);
   }
 
   /** {@code docs * words} rounded up to whole vectors. */
