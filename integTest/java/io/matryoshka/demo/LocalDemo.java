@@ -23,7 +23,8 @@ import org.elasticsearch.client.RestClient;
 /**
  * The main job: a local Elasticsearch node with the plugin on localhost:9200, real sample data
  * (4,000 Debian package descriptions embedded with bge-small-en-v1.5), example searches printed
- * with the hits' texts, and curl commands to try; the node runs until Ctrl-C.
+ * with the hits' texts, and curl commands to try; then searches for texts typed on standard input
+ * (embedded locally by the same model); the node runs until Ctrl-C.
  *
  * <p>Run with {@code ./mvnw -Prun} (the profile builds the plugin, unpacks the distribution and
  * passes the harness its locations). {@code -Drun.exitAfterExamples=true} stops after the examples.
@@ -63,6 +64,7 @@ public final class LocalDemo {
       }
       System.out.println();
       System.out.println("The node keeps running at http://localhost:" + port + " (data and logs: " + workDir + "). Press Ctrl-C to stop it.");
+      demo.searchTypedText(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
       Thread.currentThread().join();
     } finally {
       cluster.stop();
@@ -177,6 +179,51 @@ public final class LocalDemo {
     out.println();
     out.println("(* = the package whose one-line synopsis was the query)");
     return examples;
+  }
+
+  /**
+   * Reads search texts line by line until the input ends, embeds each with the sample's own model
+   * and prints the hits: a search a person types, end to end.
+   */
+  void searchTypedText(BufferedReader input) throws IOException {
+    out.println();
+    out.println("Loading the bge-small-en-v1.5 model to embed your own queries ...");
+    TextQueries embedder = new TextQueries();
+    while (true) {
+      out.println();
+      out.print("Search the package descriptions (type a text, Enter; Ctrl-C to stop): ");
+      out.flush();
+      String line = input.readLine();
+      if (line == null) {
+        return;
+      }
+      if (line.isBlank() == false) {
+        searchText(embedder, line.strip(), 5);
+      }
+    }
+  }
+
+  /** Embeds {@code text}, searches with {@code matryoshka_knn}, prints and returns the hits' ids. */
+  List<String> searchText(TextQueries embedder, String text, int k) throws IOException {
+    long start = System.nanoTime();
+    float[] vector = embedder.embed(text);
+    double embedMillis = (System.nanoTime() - start) / 1e6;
+    Map<String, Object> body =
+        Map.of(
+            "size", k,
+            "_source", List.of("text"),
+            "query", Map.of("matryoshka_knn", Map.of("field", "embedding", "query_vector", toList(vector), "k", k)));
+    Map<String, Object> response = Json.call(client, "POST", "/" + INDEX + "/_search", body);
+    out.printf(Locale.ROOT, "Query: \"%s\"   (embedded in %.0f ms, search took %s ms)%n", text, embedMillis, response.get("took"));
+    List<String> ids = new ArrayList<>();
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> hits = (List<Map<String, Object>>) Json.path(response, "hits.hits");
+    for (Map<String, Object> hit : hits) {
+      ids.add((String) hit.get("_id"));
+      out.printf(
+          Locale.ROOT, "  %.4f %s%n", ((Number) hit.get("_score")).doubleValue(), truncate((String) Json.path(hit, "_source.text"), 112));
+    }
+    return ids;
   }
 
   void printCurlCommands(int port, Path workDir, Example example) throws IOException {

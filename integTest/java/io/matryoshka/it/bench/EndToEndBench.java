@@ -174,6 +174,10 @@ public final class EndToEndBench {
     /** Runs the benchmark and returns the results folder. */
     public static Path run(String[] args) throws Exception {
         Options o = Options.parse(args);
+        if (o.command == null) {
+            // what ./mvnw -Pe2e-bench verify -Dbench.args="..." passed, so a report always says how it was made
+            o.command = "./mvnw -Pe2e-bench verify -Dbench.args=\"" + String.join(" ", args) + "\"";
+        }
         Path cacheDir = Path.of(System.getProperty("bench.cache.dir", "target/e2e-bench/cache"));
         BenchData data;
         if (o.synthetic > 0) {

@@ -1,5 +1,6 @@
 package io.matryoshka.es;
 
+import io.matryoshka.codec.BitKernels;
 import io.matryoshka.es.mapper.MatryoshkaVectorFieldMapper;
 import io.matryoshka.es.query.MatryoshkaKnnQueryBuilder;
 import io.matryoshka.es.stats.MatryoshkaStatsAction;
@@ -13,6 +14,8 @@ import java.util.function.Supplier;
 import org.elasticsearch.cluster.node.DiscoveryNodes;
 import org.elasticsearch.features.NodeFeature;
 import org.elasticsearch.index.mapper.Mapper;
+import org.elasticsearch.logging.LogManager;
+import org.elasticsearch.logging.Logger;
 import org.elasticsearch.plugins.ActionPlugin;
 import org.elasticsearch.plugins.MapperPlugin;
 import org.elasticsearch.plugins.Plugin;
@@ -24,6 +27,14 @@ import org.elasticsearch.rest.RestHandler;
  * {@code _matryoshka/stats} API. The vectors format itself reaches Lucene through SPI.
  */
 public final class MatryoshkaPlugin extends Plugin implements MapperPlugin, SearchPlugin, ActionPlugin {
+  private static final Logger LOGGER = LogManager.getLogger(MatryoshkaPlugin.class);
+
+  public MatryoshkaPlugin() {
+    // Which first-stage kernels this node runs decides its scan speed; say it once, at startup.
+    LOGGER.info(
+        "first-stage code kernels: {}",
+        BitKernels.VECTOR_KERNELS ? "Vector API, 512-bit (jdk.incubator.vector)" : "scalar (no 512-bit Vector API on this JVM)");
+  }
   @Override
   public Map<String, Mapper.TypeParser> getMappers() {
     return Map.of(MatryoshkaVectorFieldMapper.CONTENT_TYPE, MatryoshkaVectorFieldMapper.PARSER);

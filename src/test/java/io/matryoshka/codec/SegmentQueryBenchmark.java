@@ -39,7 +39,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One whole-segment query on 100k x 384 synthetic embedding-shaped vectors (one force-merged
- * segment, memory-mapped, one thread), and float prefix scoring per candidate read in place.
+ * segment, memory-mapped, one thread) for two field settings, and float prefix scoring per
+ * candidate read in place.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -54,6 +55,13 @@ public class SegmentQueryBenchmark {
   /** Prefix length scored per candidate by the float benchmark. */
   @Param({"64", "192", "384"})
   int prefix;
+
+  /**
+   * The field: {@code 1bit} (nested 64/128/192/384, one bit, no rotation) or {@code pca4} (the same
+   * levels, 4 bits, rotation pca: the 8-byte first stage of src/bench/funnel-defaults.md).
+   */
+  @Param({"1bit", "pca4"})
+  String mapping;
 
   private Path path;
   private MMapDirectory directory;
@@ -70,7 +78,10 @@ public class SegmentQueryBenchmark {
     path = Files.createTempDirectory("segment-query-bench");
     directory = new MMapDirectory(path);
     float[][] vectors = SyntheticVectors.generate(DOCS, DIMS, 7);
-    KnnVectorsFormat format = new MatryoshkaVectorsFormat(new int[] {64, 128, 192, 384}, 1, Rotation.NONE);
+    KnnVectorsFormat format =
+        mapping.equals("pca4")
+            ? new MatryoshkaVectorsFormat(new int[] {64, 128, 192, 384}, 4, Rotation.PCA)
+            : new MatryoshkaVectorsFormat(new int[] {64, 128, 192, 384}, 1, Rotation.NONE);
     Codec codec =
         new Lucene104Codec() {
           @Override
