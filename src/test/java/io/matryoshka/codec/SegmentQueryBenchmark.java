@@ -7,15 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
-import org.apache.lucene.codecs.lucene104.Lucene104Codec;
-import org.apache.lucene.document.Document;
-import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.FloatVectorValues;
-import org.apache.lucene.index.IndexWriter;
-import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.IndexSearcher;
@@ -82,22 +76,7 @@ public class SegmentQueryBenchmark {
         mapping.equals("pca4")
             ? new MatryoshkaVectorsFormat(new int[] {64, 128, 192, 384}, 4, Rotation.PCA)
             : new MatryoshkaVectorsFormat(new int[] {64, 128, 192, 384}, 1, Rotation.NONE);
-    Codec codec =
-        new Lucene104Codec() {
-          @Override
-          public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
-            return format;
-          }
-        };
-    try (IndexWriter writer =
-        new IndexWriter(directory, new IndexWriterConfig().setCodec(codec).setRAMBufferSizeMB(512))) {
-      for (float[] vector : vectors) {
-        Document doc = new Document();
-        doc.add(new KnnFloatVectorField("v", vector, VectorSimilarityFunction.COSINE));
-        writer.addDocument(doc);
-      }
-      writer.forceMerge(1);
-    }
+    BenchmarkSegments.writeForceMerged(directory, vectors, format);
     reader = DirectoryReader.open(directory);
     searcher = new IndexSearcher(reader);
     queries = SyntheticVectors.generate(256, DIMS, 11);

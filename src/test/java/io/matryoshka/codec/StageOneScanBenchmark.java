@@ -5,16 +5,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
-import org.apache.lucene.codecs.lucene104.Lucene104Codec;
-import org.apache.lucene.document.Document;
-import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.DirectoryReader;
-import org.apache.lucene.index.IndexWriter;
-import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.SegmentReader;
-import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.TopKnnCollector;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.store.MMapDirectory;
@@ -78,22 +71,7 @@ public class StageOneScanBenchmark {
     int[] nested = levelDims == 64 ? new int[] {64, DIMS} : new int[] {DIMS};
     keep = levelDims == 64 ? 4800 : 300;
     KnnVectorsFormat format = new MatryoshkaVectorsFormat(nested, 1, Rotation.NONE);
-    Codec codec =
-        new Lucene104Codec() {
-          @Override
-          public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
-            return format;
-          }
-        };
-    try (IndexWriter writer =
-        new IndexWriter(directory, new IndexWriterConfig().setCodec(codec).setRAMBufferSizeMB(512))) {
-      for (float[] vector : SyntheticVectors.generate(DOCS, DIMS, 7)) {
-        Document doc = new Document();
-        doc.add(new KnnFloatVectorField("v", vector, VectorSimilarityFunction.COSINE));
-        writer.addDocument(doc);
-      }
-      writer.forceMerge(1);
-    }
+    BenchmarkSegments.writeForceMerged(directory, SyntheticVectors.generate(DOCS, DIMS, 7), format);
     reader = DirectoryReader.open(directory);
     MatryoshkaVectorsReader formatReader =
         CodeFiles.formatReader((SegmentReader) reader.leaves().get(0).reader(), "v");
