@@ -50,33 +50,17 @@ public final class BitKernels {
     if (planes == 1 && queryPlanes == 4) {
       return fourBitQueryOneBitDoc(query, docPlanes[0], docOffset, wordsPerPlane);
     }
-    long sums = 0;
-    for (int b = 0; b < planes; b++) {
-      sums += planeSum(query, queryPlanes, docPlanes[b], docOffset, b, planes, wordsPerPlane);
-    }
-    return sums;
-  }
-
-  /**
-   * One document bit plane's part of {@link #planeSums}, packed the same way: the packed parts of
-   * a document's planes add up to its packed sums.
-   *
-   * @param plane which of the document's {@code planes} bit planes {@code doc} holds (0: the most
-   *     significant)
-   */
-  public static long planeSum(
-      long[] query, int queryPlanes, long[] doc, int docOffset, int plane, int planes, int wordsPerPlane) {
-    if (planes == 1 && queryPlanes == 4) {
-      return fourBitQueryOneBitDoc(query, doc, docOffset, wordsPerPlane);
-    }
-    int docShift = planes - 1 - plane;
     long sumD = 0;
     long sumQD = 0;
-    for (int w = 0; w < wordsPerPlane; w++) {
-      long d = doc[docOffset + w];
-      sumD += (long) Long.bitCount(d) << docShift;
-      for (int a = 0; a < queryPlanes; a++) {
-        sumQD += (long) Long.bitCount(query[a * wordsPerPlane + w] & d) << (queryPlanes - 1 - a + docShift);
+    for (int b = 0; b < planes; b++) {
+      long[] plane = docPlanes[b];
+      int docShift = planes - 1 - b;
+      for (int w = 0; w < wordsPerPlane; w++) {
+        long d = plane[docOffset + w];
+        sumD += (long) Long.bitCount(d) << docShift;
+        for (int a = 0; a < queryPlanes; a++) {
+          sumQD += (long) Long.bitCount(query[a * wordsPerPlane + w] & d) << (queryPlanes - 1 - a + docShift);
+        }
       }
     }
     return sumQD << 32 | sumD;

@@ -159,50 +159,47 @@ final class FunnelSearcher {
     return top.ordsAscending();
   }
 
-  /**
-   * A later code stage: reads of the survivors' codes only. One pass per level and bit plane, each
-   * reading its block in ascending ord order (a stream the hardware prefetches), rather than every
-   * block of one document at a time, which hops between up to {@code levels x planes} blocks
-   * (measured: those reads were the whole second stage's cost on 4-bit fields).
-   */
+  /** A later code stage: random reads of the survivors' codes only. */
   private int[] rescoreCodes(float[] target, FunnelStage stage, int[] candidates)
       throws IOException {
     int lastLevel = layout.levelEndingAt(stage.dims());
     int planes = stage.planesOf(layout.bits());
     QueryCode query = codes.binarizer(data).encodeQuery(target, stage.metric(), planes);
-    boolean hamming = query.isPlainHamming();
-    // Per candidate: the hamming distance, or the packed sum(q d) << 32 | sum(d) of QueryCode.estimate.
-    long[] sums = new long[candidates.length];
+    RandomAccessInput[][] planeSlices = new RandomAccessInput[lastLevel + 1][planes];
+    long[][][] docWords = new long[lastLevel + 1][planes][];
     for (int level = 0; level <= lastLevel; level++) {
-      int wordsPerPlane = layout.wordsPerPlane(level);
-      long bytesPerPlane = layout.bytesPerPlane(level);
-      long[] queryCode = query.levelCode(level);
-      long[] words = new long[wordsPerPlane];
       for (int plane = 0; plane < planes; plane++) {
-        RandomAccessInput slice = codes.planeSlice(data, level, plane);
-        for (int i = 0; i < candidates.length; i++) {
-          long base = candidates[i] * bytesPerPlane;
-          for (int w = 0; w < wordsPerPlane; w++) {
-            words[w] = slice.readLong(base + (long) w * Long.BYTES);
-          }
-          sums[i] +=
-              hamming
-                  ? BitKernels.hamming(queryCode, words, 0, wordsPerPlane)
-                  : BitKernels.planeSum(queryCode, query.planes(), words, 0, plane, planes, wordsPerPlane);
-        }
+        planeSlices[level][plane] = codes.planeSlice(data, level, plane);
+        docWords[level][plane] = new long[layout.wordsPerPlane(level)];
       }
     }
     RandomAccessInput correctives = planes > 1 ? codes.correctivesSlice(data) : null;
     TopCandidates top = new TopCandidates(stage.candidates());
-    for (int i = 0; i < candidates.length; i++) {
-      int ord = candidates[i];
+    for (int ord : candidates) {
+      long sums = 0;
+      int distance = 0;
+      for (int level = 0; level <= lastLevel; level++) {
+        int wordsPerPlane = layout.wordsPerPlane(level);
+        long base = (long) ord * layout.bytesPerPlane(level);
+        for (int plane = 0; plane < planes; plane++) {
+          long[] words = docWords[level][plane];
+          for (int w = 0; w < wordsPerPlane; w++) {
+            words[w] = planeSlices[level][plane].readLong(base + (long) w * Long.BYTES);
+          }
+        }
+        if (query.isPlainHamming()) {
+          distance += BitKernels.hamming(query.levelCode(level), docWords[level][0], 0, wordsPerPlane);
+        } else {
+          sums += BitKernels.planeSums(query.levelCode(level), query.planes(), docWords[level], 0, planes, wordsPerPlane);
+        }
+      }
       float score;
-      if (hamming) {
-        score = query.hammingScore(lastLevel, (int) sums[i]);
+      if (query.isPlainHamming()) {
+        score = query.hammingScore(lastLevel, distance);
       } else {
         float lower = correctives == null ? -1f : Float.intBitsToFloat(correctives.readInt(ord * 8L));
         float step = correctives == null ? 2f : Float.intBitsToFloat(correctives.readInt(ord * 8L + 4));
-        score = query.estimate(lastLevel, sums[i], lower, step);
+        score = query.estimate(lastLevel, sums, lower, step);
       }
       top.offer(ord, score);
     }
