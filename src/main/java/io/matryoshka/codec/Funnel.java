@@ -94,24 +94,30 @@ public final class Funnel {
   }
 
   /**
-   * The funnel used when a query gives none: an asymmetric code stage on the longest nested level
-   * the query covers, reading all the field's bits, keeps {@code ceil(k * oversample)} documents
-   * for the exact float stage. When the field has a shorter nested level, a first asymmetric stage
-   * reads only its sign plane ({@code nested[0] / 8} bytes per document) and keeps {@link
-   * #FIRST_STAGE_FACTOR} times that many, so longer codes are read only for survivors.
+   * The funnel used when a query gives none. With one nested level (or a query no longer than the
+   * first): an asymmetric code stage on the longest level the query covers, reading all the field's
+   * bits, keeps {@code ceil(k * oversample)} documents for the exact float stage. With a shorter
+   * nested level, a first asymmetric stage reads only its sign plane ({@code nested[0] / 8} bytes
+   * per document) and keeps {@link #FIRST_STAGE_FACTOR} times that many; then, on unrotated one-bit
+   * fields, the asymmetric stage on the longest level keeps {@code ceil(k * oversample)} for the
+   * float stage, and on rotated or multi-bit fields all the first stage's survivors go to the exact
+   * float stage.
    *
    * <p>Chosen by measurement on 60,594 real bge-small-en-v1.5 vectors (384 dims, 1,000 queries,
    * recall@10 against exact float search; see {@code src/bench/funnel-defaults.md}): without rotation,
    * asymmetric on all 384 sign bits keeping 300 reaches 0.995 (keeping 100: 0.967; symmetric
-   * hamming needs 1,000 for 0.994); with pca and 4 bits, the 64-dim sign plane keeping 5,000 then
-   * all 4 bits of 384 dims keeping 300 reach 0.993.
+   * hamming needs 1,000 for 0.994); with pca, the 64-dim sign plane keeping 4,800 then exact floats
+   * reach 0.992 with 1 or 4 bits, where an asymmetric stage over all 384 dims in between loses
+   * recall with 1 bit (0.960) and time with 4 bits (its 16 code blocks per survivor: 2.1 vs 1.4 ms
+   * per query in-process).
    *
    * @param nestedDims the field's stored nested levels, ascending
    * @param queryDims the query's length: the field's dims or one of its nested dims
    * @param fieldBits bits per dimension the field stores
+   * @param rotated whether the segment's codes are in a learned rotation ({@code pca})
    */
   public static Funnel defaultFor(
-      int[] nestedDims, int queryDims, int k, float oversample, int fieldBits) {
+      int[] nestedDims, int queryDims, int k, float oversample, int fieldBits, boolean rotated) {
     if (!(oversample >= 1f)) {
       throw new IllegalArgumentException("[oversample] must be >= 1, got " + oversample);
     }
@@ -129,7 +135,13 @@ public final class Funnel {
         int signPlaneOnly = fieldBits > 1 ? 1 : 0;
         stages.add(new FunnelStage(nestedDims[0], FunnelMetric.ASYMMETRIC, (int) firstKeep, signPlaneOnly));
       }
-      stages.add(new FunnelStage(longestLevel, FunnelMetric.ASYMMETRIC, rerank));
+      // After a rotation the long level's tail sign bits are noise, and more bit planes lie in
+      // separate blocks per survivor: exact floats, contiguous per document, rank better and read
+      // faster then. Unrotated one-bit codes still rank the survivors cheaply.
+      boolean floatsAfterFirstStage = nestedDims[0] < longestLevel && (rotated || fieldBits > 1);
+      if (floatsAfterFirstStage == false) {
+        stages.add(new FunnelStage(longestLevel, FunnelMetric.ASYMMETRIC, rerank));
+      }
     }
     stages.add(new FunnelStage(queryDims, FunnelMetric.FLOAT, k));
     return new Funnel(stages);

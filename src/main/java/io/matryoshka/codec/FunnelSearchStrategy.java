@@ -48,8 +48,8 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
   }
 
   /** The stages to run on a segment with the given nested levels and bits. */
-  public Funnel resolve(int[] nestedDims, int k, int fieldBits) {
-    return funnel != null ? funnel : Funnel.defaultFor(nestedDims, queryDims, k, oversample, fieldBits);
+  public Funnel resolve(int[] nestedDims, int k, int fieldBits, boolean rotated) {
+    return funnel != null ? funnel : Funnel.defaultFor(nestedDims, queryDims, k, oversample, fieldBits, rotated);
   }
 
   @Override

@@ -69,10 +69,11 @@ final class FunnelSearcher {
       scoreAllExactly(floats, queryDims, acceptOrds, collector);
       return;
     }
+    boolean rotated = codes.rotation() != Rotation.NONE;
     Funnel funnel =
         strategy != null
-            ? strategy.resolve(layout.nestedDims(), collector.k(), layout.bits())
-            : Funnel.defaultFor(layout.nestedDims(), queryDims, collector.k(), Funnel.DEFAULT_OVERSAMPLE, layout.bits());
+            ? strategy.resolve(layout.nestedDims(), collector.k(), layout.bits(), rotated)
+            : Funnel.defaultFor(layout.nestedDims(), queryDims, collector.k(), Funnel.DEFAULT_OVERSAMPLE, layout.bits(), rotated);
     funnel.validate(queryDims, layout.nestedDims(), layout.bits());
     List<FunnelStage> stages = funnel.stages();
     if (stages.size() == 1) {

@@ -83,7 +83,7 @@ public final class FunnelRecall {
    */
   static List<Funnel> rotatedFunnels(int[] nested, int dims, int bits) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits, true));
     for (int first : new int[] {nested[0], nested[1]}) {
       for (int keep : new int[] {2000, 5000, 10000}) {
         for (int second : new int[] {nested[nested.length - 2], dims}) {
@@ -94,12 +94,19 @@ public final class FunnelRecall {
       }
     }
     out.add(new Funnel(List.of(new FunnelStage(dims, FunnelMetric.ASYMMETRIC, 300), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+    // The sign plane of a short level, then exact floats straight away: the survivors' floats are
+    // contiguous per document, where their codes lie in one block per level and bit plane.
+    for (int first : new int[] {nested[0], nested[1]}) {
+      for (int keep : new int[] {1000, 2000, 4800, 10000}) {
+        out.add(new Funnel(List.of(new FunnelStage(first, FunnelMetric.ASYMMETRIC, keep, 1), new FunnelStage(dims, FunnelMetric.FLOAT, 10))));
+      }
+    }
     return out;
   }
 
   static List<Funnel> funnels(int[] nested, int dims, int bits) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits, false));
     for (FunnelMetric metric : new FunnelMetric[] {FunnelMetric.HAMMING, FunnelMetric.ASYMMETRIC}) {
       if (bits > 1 && metric == FunnelMetric.HAMMING) {
         continue;
