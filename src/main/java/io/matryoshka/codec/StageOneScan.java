@@ -11,10 +11,10 @@ import org.apache.lucene.util.Bits;
  * reads, {@link FunnelSearcher#SCAN_CHUNK} documents at a time, then one selection of the best.
  *
  * <p>Sign-plane stages (one bit per document: hamming, or the asymmetric 4-bit query) rank by an
- * integer ({@link QueryCode#hasIntegerScores}), written straight into one array by ord and
- * counted in a histogram ({@link IntegerScoreSelection}): the hot loop is loads, popcounts and
- * stores. Stages reading several planes need each document's corrective terms and rank by the
- * float estimate ({@link StageOneSelection}).
+ * integer ({@link QueryCode#hasIntegerScores}), scored a chunk at a time and kept only where it
+ * reaches the running threshold of {@link IntegerScoreSelection}: the hot loop is loads, popcounts,
+ * a compare and a compress. Stages reading several planes need each document's corrective terms
+ * and rank by the float estimate ({@link StageOneSelection}).
  *
  * <p>Every scored document counts as visited on the collector; the scan stops at its visit limit
  * or when it terminates early (timeout), keeping what it scored so far.
