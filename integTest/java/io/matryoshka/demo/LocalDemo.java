@@ -64,11 +64,27 @@ public final class LocalDemo {
       }
       System.out.println();
       System.out.println("The node keeps running at http://localhost:" + port + " (data and logs: " + workDir + "). Press Ctrl-C to stop it.");
-      demo.searchTypedText(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
+      demo.searchTypedText(typedInput());
       Thread.currentThread().join();
     } finally {
       cluster.stop();
     }
+  }
+
+  /**
+   * What the user types: the terminal itself where there is one, since Maven's exec plugin does
+   * not hand its standard input to this JVM; else standard input (a pipe, when run directly).
+   */
+  private static BufferedReader typedInput() {
+    Path tty = Path.of("/dev/tty");
+    if (System.console() == null && Files.isReadable(tty)) {
+      try {
+        return Files.newBufferedReader(tty, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        // no controlling terminal after all (e.g. a CI job): fall back to standard input
+      }
+    }
+    return new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
   }
 
   private static boolean portTaken(int port) {
