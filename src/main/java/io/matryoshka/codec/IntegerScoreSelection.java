@@ -85,11 +85,6 @@ final class IntegerScoreSelection {
     return buffered;
   }
 
-  /** Documents counted so far. */
-  long size() {
-    return counted;
-  }
-
   /** The ords of the {@code keep} best counted documents (ties: lower ords), ascending. */
   int[] topOrdsAscending() {
     int selected = (int) Math.min(keep, counted);
