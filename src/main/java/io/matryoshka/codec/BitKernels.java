@@ -95,7 +95,7 @@ public final class BitKernels {
     if (VECTOR_KERNELS && fitsVectors(column, scratch, docs, words)) {
       PanamaBitKernels.hammingScoresChunk(query, column, docs, words, scores, offset, scratch);
     } else {
-      scalarHammingScoresChunk(query, column, docs, words, scores, offset);
+      scalarHammingScoresChunk(query, column, 0, docs, words, scores, offset);
     }
   }
 
@@ -142,25 +142,31 @@ public final class BitKernels {
    * column and the scratch ints ({@link #scratchFor}) are long enough.
    */
   private static boolean fitsVectors(long[] column, int[] scratch, int docs, int words) {
-    int rounded = (docs * words + 7) / 8 * 8;
+    int rounded = wholeVectors(docs * words);
     return words == 1 || (column.length >= rounded && scratch != null && scratch.length >= rounded);
   }
 
   /** Scratch ints the chunk kernels need for chunks of {@code docs} documents of {@code words}. */
   public static int[] scratchFor(int docs, int words) {
-    return new int[(docs * words + 7) / 8 * 8];
+    return new int[wholeVectors(docs * words)];
   }
 
+  /** {@code longs} rounded up to whole 512-bit vectors (8 longs), what the vector kernels touch. */
+  static int wholeVectors(int longs) {
+    return (longs + 7) / 8 * 8;
+  }
+
+  /** The scalar hamming kernel over documents {@code from .. from + docs - 1} of the chunk. */
   static void scalarHammingScoresChunk(
-      long[] query, long[] column, int docs, int words, int[] scores, int offset) {
+      long[] query, long[] column, int from, int docs, int words, int[] scores, int offset) {
     if (words == 1) {
       long q = query[0];
-      for (int doc = 0; doc < docs; doc++) {
+      for (int doc = from; doc < from + docs; doc++) {
         scores[offset + doc] -= Long.bitCount(q ^ column[doc]);
       }
       return;
     }
-    for (int doc = 0, at = 0; doc < docs; doc++, at += words) {
+    for (int doc = from, at = from * words; doc < from + docs; doc++, at += words) {
       int distance = 0;
       for (int w = 0; w < words; w++) {
         distance += Long.bitCount(query[w] ^ column[at + w]);

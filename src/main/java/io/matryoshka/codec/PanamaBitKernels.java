@@ -45,15 +45,15 @@ final class PanamaBitKernels {
             .lanewise(VectorOperators.BIT_COUNT);
         subtractInto(distance, scores, offset + doc);
       }
-      for (; doc < docs; doc++) {
-        scores[offset + doc] -= Long.bitCount(query[0] ^ column[doc]);
+      if (doc < docs) {
+        BitKernels.scalarHammingScoresChunk(query, column, doc, docs - doc, 1, scores, offset);
       }
       return;
     }
     // Wider codes: one flat pass over the chunk's words against the query's words repeated to
     // the vector width, a popcount per word, then each document's words summed.
     long[] pattern = repeated(query, 0, words);
-    int longs = roundUp(docs * words);
+    int longs = BitKernels.wholeVectors(docs * words);
     for (int i = 0, p = 0; i < longs; i += LANES) {
       LongVector counts = LongVector.fromArray(LONGS, column, i)
           .lanewise(VectorOperators.XOR, LongVector.fromArray(LONGS, pattern, p))
@@ -86,7 +86,7 @@ final class PanamaBitKernels {
     long[] plane1 = repeated(query, words, words);
     long[] plane2 = repeated(query, 2 * words, words);
     long[] plane3 = repeated(query, 3 * words, words);
-    int longs = roundUp(docs * words);
+    int longs = BitKernels.wholeVectors(docs * words);
     for (int i = 0, p = 0; i < longs; i += LANES) {
       LongVector d = LongVector.fromArray(LONGS, column, i);
       LongVector partial = asymmetric(
@@ -145,10 +145,6 @@ final class PanamaBitKernels {
     return BitKernels.scalarAppendAtLeast(scores, i, n, cut, firstOrd, ords, kept, size);
   }
 
-  /** {@code docs * words} rounded up to whole vectors. */
-  static int roundUp(int longs) {
-    return (longs + LANES - 1) / LANES * LANES;
-  }
 
   /**
    * The {@code words} longs of {@code query} from {@code from}, repeated until the pattern is a

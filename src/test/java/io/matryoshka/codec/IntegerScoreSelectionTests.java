@@ -93,7 +93,7 @@ public class IntegerScoreSelectionTests extends LuceneTestCase {
         int[] fast = new int[docs];
         int[] scratch = BitKernels.scratchFor(FunnelSearcher.SCAN_CHUNK, words);
         if (metric == FunnelMetric.HAMMING) {
-          BitKernels.scalarHammingScoresChunk(query.levelCode(0), column, docs, words, scalar, 0);
+          BitKernels.scalarHammingScoresChunk(query.levelCode(0), column, 0, docs, words, scalar, 0);
           BitKernels.hammingScoresChunk(query.levelCode(0), column, docs, words, fast, 0, scratch);
         } else {
           BitKernels.scalarAsymmetricScoresChunk(query.levelCode(0), column, 0, docs, words, scalar, 0);
