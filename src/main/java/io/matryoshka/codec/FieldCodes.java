@@ -1,7 +1,14 @@
 package io.matryoshka.codec;
 
+import io.matryoshka.engine.StoredCodes;
+import io.matryoshka.quantization.Binarizer;
+import io.matryoshka.quantization.CodeLayout;
+import io.matryoshka.quantization.PcaRotation;
+import io.matryoshka.quantization.Rotation;
 import java.io.IOException;
+import org.apache.lucene.codecs.CodecUtil;
 import org.apache.lucene.index.CorruptIndexException;
+import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.store.DataInput;
 import org.apache.lucene.store.IndexInput;
@@ -9,9 +16,10 @@ import org.apache.lucene.store.RandomAccessInput;
 
 /**
  * One field's codes in one segment, as described by its {@code .vemb} entry: the layout, the
- * centroid and where each block lies in {@code .veb}. Immutable and shared by all searches.
+ * centroid and where each block lies in {@code .veb}. Immutable and shared by all searches; the
+ * engine reads it as {@link StoredCodes} over the segment's open data file.
  */
-public final class FieldCodes {
+public final class FieldCodes implements StoredCodes {
   private final VectorSimilarityFunction similarity;
   private final int count;
   private final CodeLayout layout;
@@ -20,6 +28,7 @@ public final class FieldCodes {
   private final long[] levelOffsets;
   private final long correctivesOffset;
   private final long rotationOffset;
+  private final IndexInput data;
 
   private FieldCodes(
       VectorSimilarityFunction similarity,
@@ -29,7 +38,8 @@ public final class FieldCodes {
       float[] centroid,
       long[] levelOffsets,
       long correctivesOffset,
-      long rotationOffset) {
+      long rotationOffset,
+      IndexInput data) {
     this.similarity = similarity;
     this.count = count;
     this.layout = layout;
@@ -38,16 +48,32 @@ public final class FieldCodes {
     this.levelOffsets = levelOffsets;
     this.correctivesOffset = correctivesOffset;
     this.rotationOffset = rotationOffset;
+    this.data = data;
   }
 
-  /** Reads an entry (after its field number) and checks it against the data file's length. */
-  static FieldCodes read(DataInput meta, int fieldDims, long dataLength, IndexInput metaForErrors)
+  /**
+   * Reads an entry (after its field number) and checks it against the field and the data file's
+   * length.
+   *
+   * @param data the segment's open {@code .veb}, which searches read the codes from
+   */
+  static FieldCodes read(DataInput meta, FieldInfo field, IndexInput data, IndexInput metaForErrors)
       throws IOException {
-    int similarityOrdinal = meta.readInt();
-    if (similarityOrdinal < 0 || similarityOrdinal >= VectorSimilarityFunction.values().length) {
-      throw new CorruptIndexException("invalid similarity " + similarityOrdinal, metaForErrors);
+    long dataLength = data.length() - CodecUtil.footerLength();
+    int fieldDims = field.getVectorDimension();
+    int similarityId = meta.readInt();
+    VectorSimilarityFunction similarity = SimilarityIds.byId(similarityId);
+    if (similarity == null) {
+      throw new CorruptIndexException("invalid similarity id " + similarityId, metaForErrors);
     }
-    VectorSimilarityFunction similarity = VectorSimilarityFunction.values()[similarityOrdinal];
+    if (similarity != field.getVectorSimilarityFunction()) {
+      throw new CorruptIndexException(
+          "codes were written for similarity "
+              + similarity
+              + ", the field has "
+              + field.getVectorSimilarityFunction(),
+          metaForErrors);
+    }
     int dims = meta.readVInt();
     if (dims != fieldDims) {
       throw new CorruptIndexException(
@@ -67,9 +93,6 @@ public final class FieldCodes {
     CodeLayout layout;
     try {
       rotation = Rotation.fromWireId(meta.readByte());
-      if (bits != 1 && bits != 2 && bits != 4) {
-        throw new IllegalArgumentException("invalid bits " + bits);
-      }
       layout = new CodeLayout(dims, nestedDims, bits);
     } catch (IllegalArgumentException e) {
       throw new CorruptIndexException(e.getMessage(), metaForErrors, e);
@@ -93,7 +116,7 @@ public final class FieldCodes {
       checkBlock(rotationOffset, rotationBytes, dataLength, metaForErrors);
     }
     return new FieldCodes(
-        similarity, count, layout, rotation, centroid, levelOffsets, correctivesOffset, rotationOffset);
+        similarity, count, layout, rotation, centroid, levelOffsets, correctivesOffset, rotationOffset, data);
   }
 
   private static void checkBlock(long offset, long length, long dataLength, IndexInput metaForErrors)
@@ -105,15 +128,18 @@ public final class FieldCodes {
     }
   }
 
+  @Override
   public VectorSimilarityFunction similarity() {
     return similarity;
   }
 
   /** Documents with a vector in this segment. */
+  @Override
   public int count() {
     return count;
   }
 
+  @Override
   public CodeLayout layout() {
     return layout;
   }
@@ -156,13 +182,14 @@ public final class FieldCodes {
    * The binarizer queries must use to meet this segment's codes. The rotation (dims x dims floats)
    * is read from the data file on first use and kept on heap for the segment's lifetime.
    */
-  Binarizer binarizer(IndexInput data) throws IOException {
-    return new Binarizer(layout, similarity, centroid, rotationRows(data));
+  @Override
+  public Binarizer binarizer() throws IOException {
+    return new Binarizer(layout, similarity, centroid, rotationRows());
   }
 
   private volatile float[][] rotationRows;
 
-  private float[][] rotationRows(IndexInput data) throws IOException {
+  private float[][] rotationRows() throws IOException {
     if (rotation == Rotation.NONE || count == 0) {
       return null;
     }
@@ -193,17 +220,23 @@ public final class FieldCodes {
     return levelOffsets[level] + plane * planeBytes(level);
   }
 
-  /** Random access to one bit plane of one level. */
-  RandomAccessInput planeSlice(IndexInput data, int level, int plane) throws IOException {
+  @Override
+  public RandomAccessInput planeSlice(int level, int plane) throws IOException {
     return data.randomAccessSlice(planeOffset(level, plane), planeBytes(level));
   }
 
-  /** Sequential access to one bit plane of one level. */
-  IndexInput planeInput(IndexInput data, int level, int plane) throws IOException {
+  @Override
+  public IndexInput planeInput(int level, int plane) throws IOException {
     return data.slice("level" + level + "_plane" + plane, planeOffset(level, plane), planeBytes(level));
   }
 
-  RandomAccessInput correctivesSlice(IndexInput data) throws IOException {
+  @Override
+  public IndexInput correctivesInput() throws IOException {
+    return data.slice("correctives", correctivesOffset, correctivesBytes());
+  }
+
+  @Override
+  public RandomAccessInput correctivesSlice() throws IOException {
     return data.randomAccessSlice(correctivesOffset, correctivesBytes());
   }
 }

@@ -1,5 +1,9 @@
 package io.matryoshka.codec;
 
+import io.matryoshka.quantization.CodeLayout;
+
+import io.matryoshka.quantization.Rotation;
+
 import java.io.IOException;
 import java.util.Arrays;
 import org.apache.lucene.codecs.KnnVectorsFormat;
@@ -12,8 +16,9 @@ import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SegmentWriteState;
 
 /**
- * Full float vectors plus nested binary codes per segment, searched by a funnel: hamming on a short
- * code prefix of every document, then more bits and exact float prefixes for the survivors.
+ * Full float vectors plus nested binary codes per segment, searched by a funnel: a popcount scan of
+ * a short code prefix of every document (by default asymmetric: a 4-bit query against the sign
+ * bits), then more bits and exact float prefixes for the survivors.
  *
  * <p>Floats are not this format's job: they go to a {@link Lucene99FlatVectorsFormat} delegate
  * ({@code .vec} data, {@code .vemf} metadata), which keeps them memory-mapped so that any prefix of
@@ -26,7 +31,8 @@ import org.apache.lucene.index.SegmentWriteState;
  * IndexHeader(META_CODEC_NAME, VERSION_CURRENT, segment id, suffix)
  * per float field:
  *   int      field number
- *   int      similarity (ordinal of VectorSimilarityFunction)
+ *   int      similarity id: 0 EUCLIDEAN, 1 DOT_PRODUCT, 2 COSINE, 3 MAXIMUM_INNER_PRODUCT (a fixed
+ *            list, not the enum's ordinal; must equal the FieldInfo's similarity)
  *   vint     dims
  *   vint     count: documents with a vector (ords 0..count-1, as in the .vec delegate)
  *   vint     number of nested levels L
@@ -87,11 +93,17 @@ public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
   public static final String META_EXTENSION = "vemb";
 
   public static final String DATA_EXTENSION = "veb";
+  /**
+   * The first version. From here on, every change to either file's layout bumps {@link
+   * #VERSION_CURRENT} and keeps every older version readable; {@code BackwardsCompatibilityTests}
+   * reads a committed index of each version.
+   */
   public static final int VERSION_START = 0;
+
   public static final int VERSION_CURRENT = VERSION_START;
 
   /** Same limit as Elasticsearch's dense_vector. */
-  public static final int MAX_DIMS = 4096;
+  public static final int MAX_DIMS = CodeLayout.MAX_DIMS;
 
   /** Level blocks start at this alignment so scans start on a cache line. */
   static final int BLOCK_ALIGNMENT = 64;
@@ -114,36 +126,13 @@ public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
    */
   public MatryoshkaVectorsFormat(int[] nestedDims, int bits, Rotation rotation) {
     super(NAME);
-    if (bits != 1 && bits != 2 && bits != 4) {
-      throw new IllegalArgumentException("bits must be 1, 2 or 4, got " + bits);
-    }
+    CodeLayout.checkBits(bits);
     if (nestedDims != null) {
-      validateNestedDims(nestedDims, nestedDims.length == 0 ? 0 : nestedDims[nestedDims.length - 1]);
+      CodeLayout.checkNestedDims(nestedDims, nestedDims.length == 0 ? 0 : nestedDims[nestedDims.length - 1]);
     }
     this.nestedDims = nestedDims == null ? null : nestedDims.clone();
     this.bits = bits;
     this.rotation = rotation == null ? Rotation.NONE : rotation;
-  }
-
-  /** Throws unless {@code nestedDims} is strictly ascending, within 1..dims, ending at dims. */
-  public static void validateNestedDims(int[] nestedDims, int dims) {
-    if (nestedDims.length == 0) {
-      throw new IllegalArgumentException("nested_dims must not be empty");
-    }
-    for (int i = 0; i < nestedDims.length; i++) {
-      if (nestedDims[i] < 1 || nestedDims[i] > MAX_DIMS) {
-        throw new IllegalArgumentException(
-            "nested_dims " + Arrays.toString(nestedDims) + ": " + nestedDims[i] + " is out of range [1, " + MAX_DIMS + "]");
-      }
-      if (i > 0 && nestedDims[i] <= nestedDims[i - 1]) {
-        throw new IllegalArgumentException(
-            "nested_dims " + Arrays.toString(nestedDims) + " must be strictly ascending");
-      }
-    }
-    if (nestedDims[nestedDims.length - 1] != dims) {
-      throw new IllegalArgumentException(
-          "nested_dims " + Arrays.toString(nestedDims) + " must end at dims [" + dims + "]");
-    }
   }
 
   /** The nested levels this instance writes for a field of {@code dims} dimensions. */
@@ -151,7 +140,7 @@ public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
     if (nestedDims == null) {
       return new int[] {dims};
     }
-    validateNestedDims(nestedDims, dims);
+    CodeLayout.checkNestedDims(nestedDims, dims);
     return nestedDims.clone();
   }
 

@@ -1,5 +1,10 @@
 package io.matryoshka.codec;
 
+import io.matryoshka.engine.SegmentFunnel;
+import io.matryoshka.quantization.CodeLayout;
+import io.matryoshka.quantization.Rotation;
+import io.matryoshka.search.SegmentPlan;
+
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
@@ -23,7 +28,7 @@ import org.apache.lucene.util.hnsw.RandomVectorScorer;
 /**
  * Opens a segment written by {@link MatryoshkaVectorsWriter}: floats through the flat delegate,
  * codes from {@code .veb}, and answers kNN searches on float fields with the funnel ({@link
- * FunnelSearcher}). Both of the format's files are verified in full (CRC32) on open; the floats'
+ * SegmentFunnel}). Both of the format's files are verified in full (CRC32) on open; the floats'
  * file, as in Lucene's own formats, by {@link #checkIntegrity()}.
  */
 public final class MatryoshkaVectorsReader extends KnnVectorsReader {
@@ -51,7 +56,7 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
       // Codes are a few bytes per document (a fraction of the floats), so the whole file is
       // verified on open: a damaged code would otherwise rank documents silently wrong.
       CodecUtil.checksumEntireFile(dataInput);
-      int metaVersion = readMeta(state, dataInput.length() - CodecUtil.footerLength());
+      int metaVersion = readMeta(state, dataInput);
       if (metaVersion != dataVersion) {
         throw new CorruptIndexException(
             "format versions differ: meta=" + metaVersion + ", data=" + dataVersion, dataInput);
@@ -65,7 +70,7 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
     this.data = dataInput;
   }
 
-  private int readMeta(SegmentReadState state, long dataLength) throws IOException {
+  private int readMeta(SegmentReadState state, IndexInput data) throws IOException {
     String metaName =
         IndexFileNames.segmentFileName(
             state.segmentInfo.name, state.segmentSuffix, MatryoshkaVectorsFormat.META_EXTENSION);
@@ -86,7 +91,7 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
           if (info == null) {
             throw new CorruptIndexException("invalid field number " + number, meta);
           }
-          fields.put(info.name, FieldCodes.read(meta, info.getVectorDimension(), dataLength, meta));
+          fields.put(info.name, FieldCodes.read(meta, info, data, meta));
         }
       } catch (Throwable t) {
         priorError = t;
@@ -131,7 +136,11 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
       return;
     }
     FloatVectorValues vectors = floats.getFloatVectorValues(field);
-    new FunnelSearcher(codes, data, vectors).search(target, collector, acceptDocs);
+    CodeLayout layout = codes.layout();
+    SegmentPlan plan =
+        SegmentPlan.resolve(
+            collector.getSearchStrategy(), collector.k(), layout.nestedDims(), layout.bits(), codes.rotation() != Rotation.NONE);
+    new SegmentFunnel(codes, vectors).run(plan, target, vectors.getAcceptOrds(acceptDocs.bits()), collector);
   }
 
   /** Byte vectors have no codes: every accepted document is scored exactly. */

@@ -1,5 +1,10 @@
 package io.matryoshka.codec;
 
+import io.matryoshka.quantization.VectorPasses;
+
+import io.matryoshka.quantization.CodeLayout;
+import io.matryoshka.quantization.Rotation;
+
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -150,7 +155,7 @@ final class MatryoshkaVectorsWriter extends KnnVectorsWriter {
       FieldInfo fieldInfo, int count, CodeLayout layout, Rotation rotation, SegmentCodes codes)
       throws IOException {
     meta.writeInt(fieldInfo.number);
-    meta.writeInt(fieldInfo.getVectorSimilarityFunction().ordinal());
+    meta.writeInt(SimilarityIds.idOf(fieldInfo.getVectorSimilarityFunction()));
     meta.writeVInt(layout.dims());
     meta.writeVInt(count);
     meta.writeVInt(layout.levels());
@@ -192,16 +197,5 @@ final class MatryoshkaVectorsWriter extends KnnVectorsWriter {
   public long ramBytesUsed() {
     // Vectors are buffered by the flat delegate; codes are computed at flush, not buffered.
     return SHALLOW_SIZE + floatsWriter.ramBytesUsed();
-  }
-
-  /** Replays a field's vectors in ord order; called once per pass over the data. */
-  @FunctionalInterface
-  interface VectorPasses {
-    void forEach(VectorConsumer consumer) throws IOException;
-  }
-
-  @FunctionalInterface
-  interface VectorConsumer {
-    void accept(float[] vector) throws IOException;
   }
 }

@@ -1,5 +1,12 @@
 package io.matryoshka.codec;
 
+import io.matryoshka.quantization.VectorPasses;
+
+import io.matryoshka.quantization.Binarizer;
+import io.matryoshka.quantization.CodeLayout;
+import io.matryoshka.quantization.PcaRotation;
+import io.matryoshka.quantization.Rotation;
+
 import java.io.IOException;
 import org.apache.lucene.index.SegmentWriteState;
 import org.apache.lucene.index.VectorSimilarityFunction;
@@ -9,9 +16,10 @@ import org.apache.lucene.util.IOUtils;
 
 /**
  * Computes one field's centroid and codes from its vectors and appends them to the data file.
- * Codes of each level go to a temporary file first, so that the vectors are read only twice (once
- * for the centroid, once for the codes) however many levels there are, and each level still ends up
- * contiguous.
+ * Codes of each level go to a temporary file first, so that the vectors are read in a fixed number
+ * of passes however many levels there are (one for the centroid, one more for the rotation's sample
+ * with {@code pca}, one for the codes; a merge counts its documents in one more), and each level
+ * still ends up contiguous.
  */
 final class SegmentCodeWriter {
   private final SegmentWriteState state;
@@ -33,7 +41,7 @@ final class SegmentCodeWriter {
     this.rotation = rotation;
   }
 
-  SegmentCodes write(int count, MatryoshkaVectorsWriter.VectorPasses passes) throws IOException {
+  SegmentCodes write(int count, VectorPasses passes) throws IOException {
     if (count == 0) {
       return new SegmentCodes(new float[layout.dims()], new long[layout.levels()], 0, 0);
     }
@@ -108,7 +116,7 @@ final class SegmentCodeWriter {
     }
   }
 
-  private float[] centroid(int count, MatryoshkaVectorsWriter.VectorPasses passes)
+  private float[] centroid(int count, VectorPasses passes)
       throws IOException {
     int dims = layout.dims();
     double[] sums = new double[dims];

@@ -1,6 +1,6 @@
 package io.matryoshka.es;
 
-import io.matryoshka.codec.BitKernels;
+import io.matryoshka.quantization.BitKernels;
 import io.matryoshka.es.mapper.MatryoshkaVectorFieldMapper;
 import io.matryoshka.es.query.MatryoshkaKnnQueryBuilder;
 import io.matryoshka.es.stats.MatryoshkaStatsAction;

@@ -1,6 +1,5 @@
 package io.matryoshka.search;
 
-import io.matryoshka.codec.FunnelSearchStrategy;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,7 +10,6 @@ import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.KnnVectorValues;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.QueryTimeout;
-import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
@@ -33,11 +31,11 @@ import org.apache.lucene.search.knn.KnnCollectorManager;
 public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
   private final FunnelSearchStrategy strategy;
   private final float minScore;
-  private final int queryDims;
 
   /**
    * @param field the vector field
-   * @param queryVector the query: the field's length or one of its nested prefixes
+   * @param queryVector the query: the field's length or one of its nested prefixes (the strategy's
+   *     {@link FunnelSearchStrategy#queryDims()}, which is how the length reaches each segment)
    * @param fieldDims the field's full length
    * @param k hits to return
    * @param filter pre-filter: only matching documents are candidates, or null
@@ -59,7 +57,6 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     }
     this.strategy = strategy;
     this.minScore = minScore;
-    this.queryDims = queryVector.length;
   }
 
   private static float[] padded(float[] queryVector, int fieldDims) {
@@ -98,9 +95,8 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     if (info == null || vectors == null) {
       return new TopDocs(new TotalHits(0, TotalHits.Relation.EQUAL_TO), new ScoreDoc[0]);
     }
-    VectorSimilarityFunction similarity = info.getVectorSimilarityFunction();
-    float[] query = Arrays.copyOf(target, queryDims);
-    float[] docPrefix = new float[queryDims];
+    int queryDims = strategy.queryDims();
+    FloatPrefixScorer scorer = new FloatPrefixScorer(vectors, target, info.getVectorSimilarityFunction());
     KnnVectorValues.DocIndexIterator vectorDocs = vectors.iterator();
     TopKnnCollector collector = new TopKnnCollector(k, Integer.MAX_VALUE);
     long visited = 0;
@@ -117,9 +113,7 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
         continue;
       }
       visited++;
-      System.arraycopy(vectors.vectorValue(vectorDocs.index()), 0, docPrefix, 0, queryDims);
-      float score = similarity.compare(query, docPrefix);
-      collector.collect(doc, Float.isNaN(score) ? 0f : score);
+      collector.collect(doc, scorer.score(vectorDocs.index(), queryDims));
     }
     TopDocs top = collector.topDocs();
     return new TopDocs(new TotalHits(visited, relation), top.scoreDocs);
@@ -157,12 +151,11 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
   public boolean equals(Object o) {
     return super.equals(o)
         && o instanceof MatryoshkaKnnQuery other
-        && Float.compare(minScore, other.minScore) == 0
-        && queryDims == other.queryDims;
+        && Float.compare(minScore, other.minScore) == 0;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(super.hashCode(), minScore, queryDims);
+    return Objects.hash(super.hashCode(), minScore);
   }
 }

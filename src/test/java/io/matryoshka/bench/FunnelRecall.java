@@ -1,11 +1,11 @@
 package io.matryoshka.bench;
 
-import io.matryoshka.codec.Funnel;
-import io.matryoshka.codec.FunnelMetric;
-import io.matryoshka.codec.FunnelSearchStrategy;
-import io.matryoshka.codec.FunnelStage;
+import io.matryoshka.search.Funnel;
+import io.matryoshka.search.FunnelMetric;
+import io.matryoshka.search.FunnelSearchStrategy;
+import io.matryoshka.search.FunnelStage;
 import io.matryoshka.codec.MatryoshkaVectorsFormat;
-import io.matryoshka.codec.Rotation;
+import io.matryoshka.quantization.Rotation;
 import io.matryoshka.search.MatryoshkaKnnQuery;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -83,7 +83,7 @@ public final class FunnelRecall {
    */
   static List<Funnel> rotatedFunnels(int[] nested, int dims, int bits) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits, true));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE), bits, true));
     for (int first : new int[] {nested[0], nested[1]}) {
       for (int keep : new int[] {2000, 5000, 10000}) {
         for (int second : new int[] {nested[nested.length - 2], dims}) {
@@ -106,7 +106,7 @@ public final class FunnelRecall {
 
   static List<Funnel> funnels(int[] nested, int dims, int bits) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.DEFAULT_OVERSAMPLE, bits, false));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE), bits, false));
     for (FunnelMetric metric : new FunnelMetric[] {FunnelMetric.HAMMING, FunnelMetric.ASYMMETRIC}) {
       if (bits > 1 && metric == FunnelMetric.HAMMING) {
         continue;

@@ -12,10 +12,10 @@ import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.store.Directory;
 
 /** The JMH benchmarks' index: one force-merged segment of cosine vectors in field {@code v}. */
-final class BenchmarkSegments {
+public final class BenchmarkSegments {
   private BenchmarkSegments() {}
 
-  static void writeForceMerged(Directory directory, float[][] vectors, KnnVectorsFormat format) throws IOException {
+  public static void writeForceMerged(Directory directory, float[][] vectors, KnnVectorsFormat format) throws IOException {
     Codec codec =
         new Lucene104Codec() {
           @Override

@@ -23,7 +23,7 @@ import org.apache.lucene.store.IndexInput;
  * following the byte layout documented on {@link MatryoshkaVectorsFormat} (not the reader's code),
  * so that tests compare the documented layout with what was written.
  */
-final class CodeFiles {
+public final class CodeFiles {
   private CodeFiles() {}
 
   /** One {@code .vemb} field entry, as documented. */
@@ -40,7 +40,7 @@ final class CodeFiles {
       long correctivesOffset,
       long rotationOffset) {}
 
-  static SegmentReader segmentReader(LeafReader leaf) {
+  public static SegmentReader segmentReader(LeafReader leaf) {
     return (SegmentReader) FilterLeafReader.unwrap(leaf);
   }
 
@@ -140,7 +140,7 @@ final class CodeFiles {
   }
 
   /** The format's own reader of {@code field} in this segment. */
-  static MatryoshkaVectorsReader formatReader(SegmentReader segment, String field) {
+  public static MatryoshkaVectorsReader formatReader(SegmentReader segment, String field) {
     KnnVectorsReader reader = segment.getVectorReader();
     if (reader instanceof PerFieldKnnVectorsFormat.FieldsReader perField) {
       reader = perField.getFieldReader(field);

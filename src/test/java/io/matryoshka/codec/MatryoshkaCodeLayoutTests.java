@@ -1,5 +1,9 @@
 package io.matryoshka.codec;
 
+import io.matryoshka.quantization.Binarizer;
+import io.matryoshka.quantization.CodeLayout;
+import io.matryoshka.quantization.Rotation;
+
 import io.matryoshka.codec.CodeFiles.FieldMeta;
 import java.io.IOException;
 import java.util.ArrayList;

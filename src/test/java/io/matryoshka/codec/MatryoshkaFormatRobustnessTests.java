@@ -1,5 +1,7 @@
 package io.matryoshka.codec;
 
+import io.matryoshka.search.FunnelSearchStrategy;
+
 import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.ID;
 import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.addDoc;
 import static io.matryoshka.codec.MatryoshkaCodeLayoutTests.assertCodes;

@@ -1,5 +1,7 @@
 package io.matryoshka.codec;
 
+import io.matryoshka.quantization.Rotation;
+
 import org.apache.lucene.codecs.Codec;
 import org.elasticsearch.common.logging.LogConfigurator;
 import org.apache.lucene.tests.index.BaseKnnVectorsFormatTestCase;

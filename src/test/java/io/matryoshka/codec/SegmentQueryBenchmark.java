@@ -1,5 +1,10 @@
 package io.matryoshka.codec;
 
+import io.matryoshka.search.FloatPrefixScorer;
+import io.matryoshka.quantization.Rotation;
+import io.matryoshka.search.Funnel;
+import io.matryoshka.search.FunnelSearchStrategy;
+
 import io.matryoshka.bench.SyntheticVectors;
 import io.matryoshka.search.MatryoshkaKnnQuery;
 import java.io.IOException;

@@ -1,11 +1,7 @@
 package io.matryoshka.search;
 
-import io.matryoshka.codec.Funnel;
-import io.matryoshka.codec.FunnelMetric;
-import io.matryoshka.codec.FunnelSearchStrategy;
-import io.matryoshka.codec.FunnelStage;
 import io.matryoshka.codec.MatryoshkaVectorsFormat;
-import io.matryoshka.codec.Rotation;
+import io.matryoshka.quantization.Rotation;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,7 +1,7 @@
 package io.matryoshka.es.mapper;
 
 import io.matryoshka.codec.MatryoshkaVectorsFormat;
-import io.matryoshka.codec.Rotation;
+import io.matryoshka.quantization.Rotation;
 import java.util.concurrent.ExecutorService;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.elasticsearch.index.IndexSettings;

@@ -1,7 +1,8 @@
 package io.matryoshka.es.mapper;
 
 import io.matryoshka.codec.MatryoshkaVectorsFormat;
-import io.matryoshka.codec.Rotation;
+import io.matryoshka.quantization.CodeLayout;
+import io.matryoshka.quantization.Rotation;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -277,7 +278,7 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
       }
       int[] levels = toIntArray(nestedDims.getValue());
       try {
-        MatryoshkaVectorsFormat.validateNestedDims(levels, fieldDims);
+        CodeLayout.checkNestedDims(levels, fieldDims);
         new MatryoshkaVectorsFormat(levels, bits.getValue(), rotation.getValue());
       } catch (IllegalArgumentException e) {
         throw new MapperParsingException(
@@ -363,7 +364,12 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
     }
 
     private static Integer parseBits(String field, Object value) {
-      if (value instanceof Integer == false || ((Integer) value != 1 && (Integer) value != 2 && (Integer) value != 4)) {
+      try {
+        if (value instanceof Integer == false) {
+          throw new IllegalArgumentException("bits must be 1, 2 or 4");
+        }
+        CodeLayout.checkBits((Integer) value);
+      } catch (IllegalArgumentException e) {
         throw new MapperParsingException(
             "[bits] on field [" + field + "] must be 1, 2 or 4 but was [" + value + "]");
       }

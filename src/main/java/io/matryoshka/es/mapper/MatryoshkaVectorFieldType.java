@@ -1,6 +1,6 @@
 package io.matryoshka.es.mapper;
 
-import io.matryoshka.codec.Rotation;
+import io.matryoshka.quantization.Rotation;
 import java.util.Map;
 import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.Query;

@@ -3,13 +3,14 @@ package io.matryoshka.es.query;
 import static org.elasticsearch.xcontent.ConstructingObjectParser.constructorArg;
 import static org.elasticsearch.xcontent.ConstructingObjectParser.optionalConstructorArg;
 
-import io.matryoshka.codec.Funnel;
-import io.matryoshka.codec.FunnelMetric;
-import io.matryoshka.codec.FunnelSearchStrategy;
-import io.matryoshka.codec.FunnelStage;
+import io.matryoshka.search.Funnel;
+import io.matryoshka.search.FunnelMetric;
+import io.matryoshka.search.FunnelSearchStrategy;
+import io.matryoshka.search.FunnelStage;
 import io.matryoshka.codec.MatryoshkaVectorsFormat;
 import io.matryoshka.es.mapper.MatryoshkaVectorFieldMapper;
 import io.matryoshka.es.mapper.MatryoshkaVectorFieldType;
+import io.matryoshka.quantization.Rotation;
 import io.matryoshka.search.MatryoshkaKnnQuery;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -187,11 +188,12 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
   }
 
   public MatryoshkaKnnQueryBuilder oversample(Float oversample) {
-    if (oversample != null && (oversample >= 1f) == false) {
-      throw new IllegalArgumentException("[" + NAME + "] [oversample] must be >= 1, got " + oversample);
-    }
-    if (oversample != null && Float.isFinite(oversample) == false) {
-      throw new IllegalArgumentException("[" + NAME + "] [oversample] must be finite, got " + oversample);
+    if (oversample != null) {
+      try {
+        Funnel.checkOversample(oversample);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("[" + NAME + "] " + e.getMessage());
+      }
     }
     this.oversample = oversample;
     return this;
@@ -343,30 +345,22 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
     MatryoshkaVectorFieldType field = (MatryoshkaVectorFieldType) mapped;
     int[] nestedDims = field.nestedDims();
     int queryDims = queryVector.length;
-    if (queryDims != field.dims() && Arrays.binarySearch(nestedDims, queryDims) < 0) {
-      throw invalid(
-          "[query_vector] has "
-              + queryDims
-              + " values, but the field's vectors have "
-              + field.dims()
-              + " and its nested dims are "
-              + Arrays.toString(nestedDims));
-    }
     if (field.similarity() == VectorSimilarity.COSINE && isZero(queryVector)) {
       throw invalid("the [cosine] similarity does not support a [query_vector] of zero magnitude");
     }
-    Funnel stages = null;
-    if (funnel != null) {
-      try {
-        stages = new Funnel(funnel);
-        stages.validate(queryDims, nestedDims, field.bits());
-        stages.validateKeeps(k);
-      } catch (IllegalArgumentException e) {
-        throw invalid(e.getMessage());
-      }
-    }
     float effectiveOversample = oversample == null ? Funnel.DEFAULT_OVERSAMPLE : oversample;
-    FunnelSearchStrategy strategy = new FunnelSearchStrategy(stages, effectiveOversample, queryDims, exact);
+    FunnelSearchStrategy strategy;
+    try {
+      Funnel stages = funnel == null ? null : new Funnel(funnel);
+      if (stages != null) {
+        stages.validateKeeps(k);
+      }
+      strategy =
+          new FunnelSearchStrategy(stages, effectiveOversample, queryDims, exact)
+              .validatedFor(nestedDims, field.bits(), field.rotation() != Rotation.NONE);
+    } catch (IllegalArgumentException e) {
+      throw invalid(e.getMessage());
+    }
     float minScore =
         similarity == null ? Float.NEGATIVE_INFINITY : VectorScores.minScore(field.similarity(), similarity);
     return new MatryoshkaKnnQuery(

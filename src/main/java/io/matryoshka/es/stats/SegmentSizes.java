@@ -1,6 +1,6 @@
 package io.matryoshka.es.stats;
 
-import io.matryoshka.codec.CodeLayout;
+import io.matryoshka.quantization.CodeLayout;
 import io.matryoshka.codec.FieldCodes;
 import io.matryoshka.codec.MatryoshkaVectorsReader;
 import java.util.HashMap;

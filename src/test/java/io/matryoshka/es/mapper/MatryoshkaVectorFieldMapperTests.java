@@ -6,7 +6,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.instanceOf;
 import static org.hamcrest.Matchers.nullValue;
 
-import io.matryoshka.codec.Rotation;
+import io.matryoshka.quantization.Rotation;
 import io.matryoshka.es.MatryoshkaPlugin;
 import java.io.IOException;
 import java.util.Collection;

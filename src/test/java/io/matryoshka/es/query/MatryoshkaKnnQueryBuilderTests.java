@@ -5,9 +5,9 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.instanceOf;
 import static org.hamcrest.Matchers.nullValue;
 
-import io.matryoshka.codec.Funnel;
-import io.matryoshka.codec.FunnelMetric;
-import io.matryoshka.codec.FunnelStage;
+import io.matryoshka.search.Funnel;
+import io.matryoshka.search.FunnelMetric;
+import io.matryoshka.search.FunnelStage;
 import io.matryoshka.es.MatryoshkaPlugin;
 import io.matryoshka.es.mapper.MatryoshkaVectorFieldMapper;
 import io.matryoshka.search.MatryoshkaKnnQuery;

@@ -1,4 +1,4 @@
-package io.matryoshka.codec;
+package io.matryoshka.search;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -96,10 +96,10 @@ public final class Funnel {
   /**
    * The funnel used when a query gives none. With one nested level (or a query no longer than the
    * first): an asymmetric code stage on the longest level the query covers, reading all the field's
-   * bits, keeps {@code ceil(k * oversample)} documents for the exact float stage. With a shorter
+   * bits, keeps {@code rerank} documents for the exact float stage. With a shorter
    * nested level, a first asymmetric stage reads only its sign plane ({@code nested[0] / 8} bytes
    * per document) and keeps {@link #FIRST_STAGE_FACTOR} times that many; then, on unrotated one-bit
-   * fields, the asymmetric stage on the longest level keeps {@code ceil(k * oversample)} for the
+   * fields, the asymmetric stage on the longest level keeps {@code rerank} for the
    * float stage, and on rotated or multi-bit fields all the first stage's survivors go to the exact
    * float stage.
    *
@@ -113,15 +113,12 @@ public final class Funnel {
    *
    * @param nestedDims the field's stored nested levels, ascending
    * @param queryDims the query's length: the field's dims or one of its nested dims
+   * @param rerank candidates the exact float stage scores ({@link #rerankCandidates})
    * @param fieldBits bits per dimension the field stores
    * @param rotated whether the segment's codes are in a learned rotation ({@code pca})
    */
   public static Funnel defaultFor(
-      int[] nestedDims, int queryDims, int k, float oversample, int fieldBits, boolean rotated) {
-    if (!(oversample >= 1f)) {
-      throw new IllegalArgumentException("[oversample] must be >= 1, got " + oversample);
-    }
-    int rerank = Math.max(k, (int) Math.min(MAX_DEFAULT_RERANK, Math.ceil(k * (double) oversample)));
+      int[] nestedDims, int queryDims, int k, int rerank, int fieldBits, boolean rotated) {
     int longestLevel = -1;
     for (int level : nestedDims) {
       if (level <= queryDims) {
@@ -146,6 +143,31 @@ public final class Funnel {
     stages.add(new FunnelStage(queryDims, FunnelMetric.FLOAT, k));
     return new Funnel(stages);
   }
+
+  /**
+   * Candidates entering the exact float stage: {@code ceil(k * oversample)}, at least {@code k},
+   * at most {@link #MAX_DEFAULT_RERANK}.
+   */
+  public static int rerankCandidates(int k, float oversample) {
+    checkOversample(oversample);
+    return Math.max(k, (int) Math.min(MAX_DEFAULT_RERANK, Math.ceil(k * (double) oversample)));
+  }
+
+  /** The one check of {@code oversample}: at least 1 and finite. */
+  public static void checkOversample(float oversample) {
+    if ((oversample >= 1f && Float.isFinite(oversample)) == false) {
+      throw new IllegalArgumentException("[oversample] must be >= 1 and finite, got " + oversample);
+    }
+  }
+
+  /**
+   * Candidates entering the exact float stage for a query that is not {@code matryoshka_knn}
+   * (Elasticsearch's {@code knn}): its {@code num_candidates} arrives as the collector's k, and the
+   * exact stage scores {@code max(num_candidates, 300)}, 300 being what {@code matryoshka_knn}'s
+   * defaults (k 10, oversample 30) score. So {@code knn} with k 10 and up to 300 candidates
+   * ranks exactly as {@code matryoshka_knn} with its defaults.
+   */
+  public static final int FOREIGN_QUERY_MIN_RERANK = 300;
 
   /** Survivors of a first, shorter code stage per candidate of the full-length code stage. */
   static final int FIRST_STAGE_FACTOR = 16;

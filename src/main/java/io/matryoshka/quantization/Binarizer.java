@@ -1,4 +1,5 @@
-package io.matryoshka.codec;
+package io.matryoshka.quantization;
+
 
 import org.apache.lucene.index.VectorSimilarityFunction;
 
@@ -9,8 +10,14 @@ import org.apache.lucene.index.VectorSimilarityFunction;
  * space. See {@link MatryoshkaVectorsFormat} for the byte layout this fills.
  */
 public final class Binarizer {
-  /** Bits per dimension of an asymmetric query. */
+  /**
+   * Bits per dimension of an asymmetric query. The first stage's kernels ({@link BitKernels},
+   * {@link PanamaBitKernels}) are unrolled for exactly these 4 planes and check so when loaded.
+   */
   public static final int ASYMMETRIC_QUERY_BITS = 4;
+
+  /** Largest quantized value of an asymmetric query's coordinate: {@code 2^bits - 1}. */
+  public static final int ASYMMETRIC_QUERY_MAX = (1 << ASYMMETRIC_QUERY_BITS) - 1;
 
   private final CodeLayout layout;
   private final VectorSimilarityFunction similarity;
@@ -48,7 +55,7 @@ public final class Binarizer {
    * The factor that L2-normalises {@code vector} under cosine (whose codes and centroid live on the
    * unit sphere), 1 for the other similarities and for a zero vector.
    */
-  static double unitScale(float[] vector, VectorSimilarityFunction similarity) {
+  public static double unitScale(float[] vector, VectorSimilarityFunction similarity) {
     if (similarity != VectorSimilarityFunction.COSINE) {
       return 1;
     }
@@ -154,11 +161,22 @@ public final class Binarizer {
   }
 
   /**
-   * The query's code for a code stage reading {@code docPlanes} of the documents' bit planes:
-   * symmetric stages quantize the query like those planes, asymmetric ones to 4 bits.
+   * The query's code for a symmetric stage reading {@code docPlanes} of the documents' bit planes:
+   * the query quantized like those planes (hamming with one plane).
    */
-  public QueryCode encodeQuery(float[] query, FunnelMetric metric, int docPlanes) {
-    int planes = metric == FunnelMetric.ASYMMETRIC ? ASYMMETRIC_QUERY_BITS : docPlanes;
+  public QueryCode encodeSymmetricQuery(float[] query, int docPlanes) {
+    return encodeQuery(query, docPlanes, docPlanes);
+  }
+
+  /**
+   * The query's code for an asymmetric stage: the query at {@link #ASYMMETRIC_QUERY_BITS} bits
+   * against {@code docPlanes} of the documents' bit planes.
+   */
+  public QueryCode encodeAsymmetricQuery(float[] query, int docPlanes) {
+    return encodeQuery(query, ASYMMETRIC_QUERY_BITS, docPlanes);
+  }
+
+  private QueryCode encodeQuery(float[] query, int planes, int docPlanes) {
     // Documents' codes estimate y = R(x - c). With more than one plane they estimate it well, and
     // <q, y> ranks exactly like <q, x>, so the query stays uncentred; <q - c, y> would add a
     // per-document error <c, y>. Sign codes keep only directions, and there the centred query

@@ -1,4 +1,4 @@
-package io.matryoshka.codec;
+package io.matryoshka.search;
 
 import java.util.Locale;
 

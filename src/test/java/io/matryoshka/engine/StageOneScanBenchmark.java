@@ -1,4 +1,18 @@
-package io.matryoshka.codec;
+package io.matryoshka.engine;
+
+import io.matryoshka.codec.BenchmarkSegments;
+
+import io.matryoshka.codec.CodeFiles;
+
+import io.matryoshka.codec.MatryoshkaVectorsReader;
+
+import io.matryoshka.codec.MatryoshkaVectorsFormat;
+
+import io.matryoshka.codec.FieldCodes;
+
+import io.matryoshka.quantization.QueryCode;
+import io.matryoshka.quantization.Rotation;
+import io.matryoshka.search.FunnelMetric;
 
 import io.matryoshka.bench.SyntheticVectors;
 import java.io.IOException;
@@ -55,7 +69,6 @@ public class StageOneScanBenchmark {
   private MMapDirectory directory;
   private DirectoryReader reader;
   private FieldCodes codes;
-  private IndexInput data;
   private float[][] queries;
   private int next;
   private long[] heapColumn;
@@ -76,12 +89,11 @@ public class StageOneScanBenchmark {
     MatryoshkaVectorsReader formatReader =
         CodeFiles.formatReader((SegmentReader) reader.leaves().get(0).reader(), "v");
     codes = formatReader.fieldCodes("v");
-    data = formatReader.codesData();
     queries = SyntheticVectors.generate(256, DIMS, 11);
-    IndexInput level = codes.planeInput(data, 0, 0);
+    IndexInput level = codes.planeInput(0, 0);
     heapColumn = new long[DOCS * codes.layout().wordsPerPlane(0)];
     level.readLongs(heapColumn, 0, heapColumn.length);
-    chunk = new long[FunnelSearcher.SCAN_CHUNK * codes.layout().wordsPerPlane(0)];
+    chunk = new long[ChunkVisits.SCAN_CHUNK * codes.layout().wordsPerPlane(0)];
   }
 
   @TearDown(Level.Trial)
@@ -103,11 +115,11 @@ public class StageOneScanBenchmark {
   /** Baseline: the same bytes read from the mapped file in the scan's chunks. */
   @Benchmark
   public long mappedChunkReadBaseline() throws IOException {
-    IndexInput level = codes.planeInput(data, 0, 0);
+    IndexInput level = codes.planeInput(0, 0);
     int words = codes.layout().wordsPerPlane(0);
     long acc = 0;
-    for (int start = 0; start < DOCS; start += FunnelSearcher.SCAN_CHUNK) {
-      int n = Math.min(FunnelSearcher.SCAN_CHUNK, DOCS - start) * words;
+    for (int start = 0; start < DOCS; start += ChunkVisits.SCAN_CHUNK) {
+      int n = Math.min(ChunkVisits.SCAN_CHUNK, DOCS - start) * words;
       level.readLongs(chunk, 0, n);
       for (int i = 0; i < n; i++) {
         acc ^= chunk[i];
@@ -129,8 +141,8 @@ public class StageOneScanBenchmark {
   }
 
   private int scan(FunnelMetric metric) throws IOException {
-    QueryCode query = codes.binarizer(data).encodeQuery(queries[next++ & 255], metric, 1);
-    return new StageOneScan(codes, data)
+    QueryCode query = QueryCodes.encode(codes.binarizer(), queries[next++ & 255], metric, 1);
+    return new StageOneScan(codes)
         .scan(query, 0, 1, null, new TopKnnCollector(10, Integer.MAX_VALUE), keep)
         .length;
   }

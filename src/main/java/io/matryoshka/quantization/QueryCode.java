@@ -1,4 +1,4 @@
-package io.matryoshka.codec;
+package io.matryoshka.quantization;
 
 /**
  * A query quantized for one funnel metric: per nested level its bit planes, and the terms that
@@ -49,11 +49,6 @@ public final class QueryCode {
     return planes;
   }
 
-  /** Bit planes of the documents' codes this query is compared with (1: the sign plane only). */
-  public int docPlanes() {
-    return docPlanes;
-  }
-
   /** The query's planes for {@code level}: {@code planes * wordsPerPlane(level)} longs. */
   public long[] levelCode(int level) {
     return codes[level];
@@ -101,7 +96,7 @@ public final class QueryCode {
     int prefix = layout.levelEnd(level);
     return isPlainHamming()
         ? new int[] {-prefix, 0}
-        : new int[] {-15 * prefix, 15 * prefix};
+        : new int[] {-Binarizer.ASYMMETRIC_QUERY_MAX * prefix, Binarizer.ASYMMETRIC_QUERY_MAX * prefix};
   }
 
   /** For plain hamming: larger is closer, consistent with {@link #estimate}. */

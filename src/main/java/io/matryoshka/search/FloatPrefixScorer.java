@@ -1,4 +1,4 @@
-package io.matryoshka.codec;
+package io.matryoshka.search;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -10,9 +10,10 @@ import org.apache.lucene.store.IndexInput;
 /**
  * Exact similarity between the query and the first {@code prefix} stored floats of a document,
  * read in place from the flat delegate's memory-mapped file (only the prefix's bytes are touched).
- * Scores are Lucene's similarity scores, as brute-force search computes them.
+ * Scores are Lucene's similarity scores, as brute-force search computes them. Shared by the
+ * funnel's float stages and the query's own exact search, so both score a prefix alike.
  */
-final class FloatPrefixScorer {
+public final class FloatPrefixScorer {
   private final FloatVectorValues vectors;
   private final IndexInput slice;
   private final VectorSimilarityFunction similarity;
@@ -21,7 +22,7 @@ final class FloatPrefixScorer {
   private float[] queryPrefix = new float[0];
   private float[] docPrefix = new float[0];
 
-  FloatPrefixScorer(FloatVectorValues vectors, float[] target, VectorSimilarityFunction similarity) {
+  public FloatPrefixScorer(FloatVectorValues vectors, float[] target, VectorSimilarityFunction similarity) {
     this.vectors = vectors;
     this.slice = vectors instanceof HasIndexSlice hasSlice ? hasSlice.getSlice() : null;
     this.similarity = similarity;
@@ -30,7 +31,7 @@ final class FloatPrefixScorer {
   }
 
   /** The score of {@code ord} on the first {@code prefix} dimensions. */
-  float score(int ord, int prefix) throws IOException {
+  public float score(int ord, int prefix) throws IOException {
     if (queryPrefix.length != prefix) {
       queryPrefix = Arrays.copyOf(target, prefix);
       docPrefix = new float[prefix];

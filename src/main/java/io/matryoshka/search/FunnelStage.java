@@ -1,4 +1,6 @@
-package io.matryoshka.codec;
+package io.matryoshka.search;
+
+import io.matryoshka.quantization.CodeLayout;
 
 /**
  * One stage of a funnel: score the surviving documents with {@code metric} on the first {@code dims}
@@ -24,8 +26,12 @@ public record FunnelStage(int dims, FunnelMetric metric, int candidates, int bit
     if (metric == null) {
       throw new IllegalArgumentException("funnel stage [metric] is required");
     }
-    if (bits != 0 && bits != 1 && bits != 2 && bits != 4) {
-      throw new IllegalArgumentException("funnel stage [bits] must be 1, 2 or 4, got " + bits);
+    if (bits != 0) {
+      try {
+        CodeLayout.checkBits(bits);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("funnel stage [bits] must be 1, 2 or 4, got " + bits);
+      }
     }
     if (bits != 0 && metric == FunnelMetric.FLOAT) {
       throw new IllegalArgumentException("funnel stage [bits] applies to code metrics, not [float]");

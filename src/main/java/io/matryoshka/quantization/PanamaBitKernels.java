@@ -1,4 +1,4 @@
-package io.matryoshka.codec;
+package io.matryoshka.quantization;
 
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
@@ -20,6 +20,17 @@ import jdk.incubator.vector.VectorSpecies;
  * one masked vector per document reduced across lanes.
  */
 final class PanamaBitKernels {
+  /**
+   * The asymmetric kernels below are unrolled for a query of exactly 4 bit planes (weights 8, 4, 2,
+   * 1 and the factor 15 = 2^4 - 1): fail on load, not with wrong scores, if the constant changes.
+   */
+  static {
+    if (Binarizer.ASYMMETRIC_QUERY_BITS != 4) {
+      throw new AssertionError(
+          "kernels are unrolled for 4 query planes, Binarizer.ASYMMETRIC_QUERY_BITS is " + Binarizer.ASYMMETRIC_QUERY_BITS);
+    }
+  }
+
   private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_512;
   private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_256;
   private static final int LANES = LONGS.length();

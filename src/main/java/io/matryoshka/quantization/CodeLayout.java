@@ -1,4 +1,5 @@
-package io.matryoshka.codec;
+package io.matryoshka.quantization;
+
 
 import java.util.Arrays;
 
@@ -8,6 +9,39 @@ import java.util.Arrays;
  * funnel, so that all three agree by construction.
  */
 public final class CodeLayout {
+  /** Longest vector a code is made for: Elasticsearch's {@code dense_vector} limit. */
+  public static final int MAX_DIMS = 4096;
+
+  private static final int[] SUPPORTED_BITS = {1, 2, 4};
+
+  /** Throws unless {@code nestedDims} is strictly ascending, within 1..dims, ending at dims. */
+  public static void checkNestedDims(int[] nestedDims, int dims) {
+    if (nestedDims.length == 0) {
+      throw new IllegalArgumentException("nested_dims must not be empty");
+    }
+    for (int i = 0; i < nestedDims.length; i++) {
+      if (nestedDims[i] < 1 || nestedDims[i] > MAX_DIMS) {
+        throw new IllegalArgumentException(
+            "nested_dims " + Arrays.toString(nestedDims) + ": " + nestedDims[i] + " is out of range [1, " + MAX_DIMS + "]");
+      }
+      if (i > 0 && nestedDims[i] <= nestedDims[i - 1]) {
+        throw new IllegalArgumentException(
+            "nested_dims " + Arrays.toString(nestedDims) + " must be strictly ascending");
+      }
+    }
+    if (nestedDims[nestedDims.length - 1] != dims) {
+      throw new IllegalArgumentException(
+          "nested_dims " + Arrays.toString(nestedDims) + " must end at dims [" + dims + "]");
+    }
+  }
+
+  /** The one check of a code's bits per dimension: 1, 2 or 4. */
+  public static void checkBits(int bits) {
+    if (Arrays.binarySearch(SUPPORTED_BITS, bits) < 0) {
+      throw new IllegalArgumentException("bits must be 1, 2 or 4, got " + bits);
+    }
+  }
+
   private final int dims;
   private final int[] nestedDims;
   private final int bits;
@@ -15,7 +49,8 @@ public final class CodeLayout {
   private final int[] wordsPerPlane;
 
   public CodeLayout(int dims, int[] nestedDims, int bits) {
-    MatryoshkaVectorsFormat.validateNestedDims(nestedDims, dims);
+    checkNestedDims(nestedDims, dims);
+    checkBits(bits);
     this.dims = dims;
     this.nestedDims = nestedDims.clone();
     this.bits = bits;
@@ -71,19 +106,20 @@ public final class CodeLayout {
     return wordsPerDoc(level) * Long.BYTES;
   }
 
-  /** Bytes per document of all levels up to and including {@code level}. */
-  public int bytesPerDocThrough(int level) {
-    int sum = 0;
-    for (int l = 0; l <= level; l++) {
-      sum += bytesPerDoc(l);
-    }
-    return sum;
-  }
-
   /** The level whose end is {@code prefixDims}, or -1 if no level ends there. */
   public int levelEndingAt(int prefixDims) {
     int found = Arrays.binarySearch(nestedDims, prefixDims);
     return found >= 0 ? found : -1;
+  }
+
+  /** The level whose end is {@code prefixDims}; a plan naming another prefix is a bug upstream. */
+  public int levelIndexOf(int prefixDims) {
+    int level = levelEndingAt(prefixDims);
+    if (level < 0) {
+      throw new IllegalArgumentException(
+          "no nested level ends at " + prefixDims + " dims: the levels are " + Arrays.toString(nestedDims));
+    }
+    return level;
   }
 
   /** Bytes of the corrective terms stored per document: none with one bit. */

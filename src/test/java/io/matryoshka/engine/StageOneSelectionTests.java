@@ -1,4 +1,4 @@
-package io.matryoshka.codec;
+package io.matryoshka.engine;
 
 import java.util.Arrays;
 import java.util.Comparator;

@@ -1,5 +1,6 @@
-package io.matryoshka.codec;
+package io.matryoshka.engine;
 
+import org.apache.lucene.util.ArrayUtil;
 import java.util.Arrays;
 
 /**
@@ -21,21 +22,11 @@ final class TopCandidates {
     this.heapScores = new float[initial];
   }
 
-  int size() {
-    return size;
-  }
-
-  /** The lowest score kept, or negative infinity while not full. */
-  float minCompetitiveScore() {
-    return size < capacity ? Float.NEGATIVE_INFINITY : heapScores[0];
-  }
-
   void offer(int ord, float score) {
     if (size < capacity) {
       if (size == heapOrds.length) {
-        int grown = (int) Math.min(capacity, Math.max(16L, heapOrds.length * 2L));
-        heapOrds = Arrays.copyOf(heapOrds, grown);
-        heapScores = Arrays.copyOf(heapScores, grown);
+        heapOrds = ArrayUtil.growInRange(heapOrds, size + 1, capacity);
+        heapScores = ArrayUtil.growExact(heapScores, heapOrds.length);
       }
       heapOrds[size] = ord;
       heapScores[size] = score;

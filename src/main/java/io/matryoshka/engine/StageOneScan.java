@@ -1,4 +1,8 @@
-package io.matryoshka.codec;
+package io.matryoshka.engine;
+
+import io.matryoshka.quantization.BitKernels;
+import io.matryoshka.quantization.CodeLayout;
+import io.matryoshka.quantization.QueryCode;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -8,7 +12,7 @@ import org.apache.lucene.util.Bits;
 
 /**
  * Stage 1 of a funnel on codes: one sequential pass over the bit planes of the levels the stage
- * reads, {@link FunnelSearcher#SCAN_CHUNK} documents at a time, then one selection of the best.
+ * reads, {@link ChunkVisits#SCAN_CHUNK} documents at a time, then one selection of the best.
  *
  * <p>Sign-plane stages (one bit per document: hamming, or the asymmetric 4-bit query) rank by an
  * integer ({@link QueryCode#hasIntegerScores}), scored a chunk at a time and kept only where it
@@ -20,13 +24,11 @@ import org.apache.lucene.util.Bits;
  * or when it terminates early (timeout), keeping what it scored so far.
  */
 final class StageOneScan {
-  private final FieldCodes codes;
-  private final IndexInput data;
+  private final StoredCodes codes;
   private final CodeLayout layout;
 
-  StageOneScan(FieldCodes codes, IndexInput data) {
+  StageOneScan(StoredCodes codes) {
     this.codes = codes;
-    this.data = data;
     this.layout = codes.layout();
   }
 
@@ -48,11 +50,11 @@ final class StageOneScan {
     int count = codes.count();
     int[] range = query.integerScoreRange(lastLevel);
     IntegerScoreSelection selection = new IntegerScoreSelection(keep, range[0], range[1]);
-    int[] scores = new int[FunnelSearcher.SCAN_CHUNK];
-    int[] scratch = BitKernels.scratchFor(FunnelSearcher.SCAN_CHUNK, reader.maxWordsPerPlane());
+    int[] scores = new int[ChunkVisits.SCAN_CHUNK];
+    int[] scratch = BitKernels.scratchFor(ChunkVisits.SCAN_CHUNK, reader.maxWordsPerPlane());
     boolean hamming = query.isPlainHamming();
-    for (int start = 0; start < count; start += FunnelSearcher.SCAN_CHUNK) {
-      int n = Math.min(FunnelSearcher.SCAN_CHUNK, count - start);
+    for (int start = 0; start < count; start += ChunkVisits.SCAN_CHUNK) {
+      int n = Math.min(ChunkVisits.SCAN_CHUNK, count - start);
       reader.read(n);
       Arrays.fill(scores, 0, n, 0); // the kernels add each level's part
       for (int level = 0; level <= lastLevel; level++) {
@@ -64,21 +66,13 @@ final class StageOneScan {
           BitKernels.asymmetricScoresChunk(query.levelCode(level), column, n, words, scores, 0, scratch);
         }
       }
-      long allowed = FunnelSearcher.remainingVisits(collector);
-      int visited;
-      if (acceptOrds == null && allowed >= n) {
+      if (ChunkVisits.takesWholeChunk(n, acceptOrds, collector)) {
         selection.addChunk(start, scores, n);
-        visited = n;
+        collector.incVisitedCount(n);
       } else {
-        visited = 0;
-        for (int i = 0; i < n && visited < allowed; i++) {
-          if (acceptOrds == null || acceptOrds.get(start + i)) {
-            selection.add(start + i, scores[i]);
-            visited++;
-          }
-        }
+        int chunkStart = start;
+        ChunkVisits.visitChunk(start, n, acceptOrds, collector, ord -> selection.add(ord, scores[ord - chunkStart]));
       }
-      collector.incVisitedCount(visited);
       if (collector.earlyTerminated()) {
         break;
       }
@@ -96,14 +90,13 @@ final class StageOneScan {
       int keep)
       throws IOException {
     int count = codes.count();
-    IndexInput correctivesInput =
-        data.slice("correctives", codes.correctivesOffset(), codes.correctivesBytes());
-    float[] correctives = new float[2 * FunnelSearcher.SCAN_CHUNK];
+    IndexInput correctivesInput = codes.correctivesInput();
+    float[] correctives = new float[2 * ChunkVisits.SCAN_CHUNK];
     // Sized for the common unfiltered case; a filtered scan grows it as needed.
     StageOneSelection selection = new StageOneSelection(acceptOrds == null ? count : Math.min(count, 1024));
-    long[] sums = new long[FunnelSearcher.SCAN_CHUNK];
-    for (int start = 0; start < count; start += FunnelSearcher.SCAN_CHUNK) {
-      int n = Math.min(FunnelSearcher.SCAN_CHUNK, count - start);
+    long[] sums = new long[ChunkVisits.SCAN_CHUNK];
+    for (int start = 0; start < count; start += ChunkVisits.SCAN_CHUNK) {
+      int n = Math.min(ChunkVisits.SCAN_CHUNK, count - start);
       reader.read(n);
       correctivesInput.readFloats(correctives, 0, 2 * n);
       Arrays.fill(sums, 0, n, 0L);
@@ -113,16 +106,16 @@ final class StageOneScan {
           sums[i] += BitKernels.planeSums(query.levelCode(level), query.planes(), reader.chunk[level], i * words, planes, words);
         }
       }
-      long allowed = FunnelSearcher.remainingVisits(collector);
-      int visited = 0;
-      for (int i = 0; i < n && visited < allowed; i++) {
-        int ord = start + i;
-        if (acceptOrds == null || acceptOrds.get(ord)) {
-          visited++;
-          selection.add(ord, query.estimate(lastLevel, sums[i], correctives[2 * i], correctives[2 * i + 1]));
-        }
-      }
-      collector.incVisitedCount(visited);
+      int chunkStart = start;
+      ChunkVisits.visitChunk(
+          start,
+          n,
+          acceptOrds,
+          collector,
+          ord -> {
+            int i = ord - chunkStart;
+            selection.add(ord, query.estimate(lastLevel, sums[i], correctives[2 * i], correctives[2 * i + 1]));
+          });
       if (collector.earlyTerminated()) {
         break;
       }
@@ -143,8 +136,8 @@ final class StageOneScan {
       for (int level = 0; level <= lastLevel; level++) {
         wordsPerPlane[level] = layout.wordsPerPlane(level);
         for (int plane = 0; plane < planes; plane++) {
-          inputs[level][plane] = codes.planeInput(data, level, plane);
-          chunk[level][plane] = new long[FunnelSearcher.SCAN_CHUNK * wordsPerPlane[level]];
+          inputs[level][plane] = codes.planeInput(level, plane);
+          chunk[level][plane] = new long[ChunkVisits.SCAN_CHUNK * wordsPerPlane[level]];
         }
       }
     }

@@ -1,4 +1,5 @@
-package io.matryoshka.codec;
+package io.matryoshka.quantization;
+
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -17,9 +18,9 @@ import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
  * <p>Deterministic for the same vectors: the sample is every {@code stride}-th vector, the
  * covariance is summed in double, and each axis's sign is fixed (largest component positive).
  */
-final class PcaRotation {
+public final class PcaRotation {
   /** Vectors sampled for the covariance: enough for a stable spectrum, bounded flush cost. */
-  static final int MAX_SAMPLE = 4096;
+  public static final int MAX_SAMPLE = 4096;
 
   private PcaRotation() {}
 
@@ -27,12 +28,12 @@ final class PcaRotation {
    * @return rows of an orthonormal {@code dims x dims} matrix, row {@code i} the axis with the
    *     {@code i}-th largest variance
    */
-  static float[][] learn(
+  public static float[][] learn(
       int count,
       int dims,
       VectorSimilarityFunction similarity,
       float[] centroid,
-      MatryoshkaVectorsWriter.VectorPasses passes)
+      VectorPasses passes)
       throws IOException {
     int stride = Math.max(1, (count + MAX_SAMPLE - 1) / MAX_SAMPLE);
     double[] covariance = new double[dims * dims];
@@ -102,17 +103,7 @@ final class PcaRotation {
     return rows;
   }
 
-  /** Flattens rows for storage: row-major, as documented in the format. */
-  static float[] flatten(float[][] rows) {
-    int dims = rows.length;
-    float[] flat = new float[dims * dims];
-    for (int r = 0; r < dims; r++) {
-      System.arraycopy(rows[r], 0, flat, r * dims, dims);
-    }
-    return flat;
-  }
-
-  static float[][] rows(float[] flat, int dims) {
+  public static float[][] rows(float[] flat, int dims) {
     float[][] rows = new float[dims][];
     for (int r = 0; r < dims; r++) {
       rows[r] = Arrays.copyOfRange(flat, r * dims, (r + 1) * dims);

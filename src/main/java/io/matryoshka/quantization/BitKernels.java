@@ -1,4 +1,4 @@
-package io.matryoshka.codec;
+package io.matryoshka.quantization;
 
 /**
  * The popcount loops of the code stages. Scalar {@link Long#bitCount} compiles to the POPCNT
@@ -8,6 +8,17 @@ package io.matryoshka.codec;
  * i} of {@code n} weighs {@code 2^(n - 1 - i)}.
  */
 public final class BitKernels {
+  /**
+   * The asymmetric kernels below are unrolled for a query of exactly 4 bit planes (weights 8, 4, 2,
+   * 1 and the factor 15 = 2^4 - 1): fail on load, not with wrong scores, if the constant changes.
+   */
+  static {
+    if (Binarizer.ASYMMETRIC_QUERY_BITS != 4) {
+      throw new AssertionError(
+          "kernels are unrolled for 4 query planes, Binarizer.ASYMMETRIC_QUERY_BITS is " + Binarizer.ASYMMETRIC_QUERY_BITS);
+    }
+  }
+
   /**
    * Whether the integer-score kernels run on the Vector API ({@link PanamaBitKernels}): the module
    * {@code jdk.incubator.vector} is present (Elasticsearch adds it), the platform's vectors are
@@ -190,13 +201,13 @@ public final class BitKernels {
                 + (Long.bitCount(q1 & d) << 2)
                 + (Long.bitCount(q2 & d) << 1)
                 + Long.bitCount(q3 & d);
-        scores[offset + doc] += 2 * sumQD - 15 * Long.bitCount(d);
+        scores[offset + doc] += 2 * sumQD - Binarizer.ASYMMETRIC_QUERY_MAX * Long.bitCount(d);
       }
       return;
     }
     for (int doc = from, at = from * words; doc < from + docs; doc++, at += words) {
       long packed = fourBitQueryOneBitDoc(query, column, at, words);
-      scores[offset + doc] += (int) (2 * (packed >>> 32) - 15 * (packed & 0xFFFFFFFFL));
+      scores[offset + doc] += (int) (2 * (packed >>> 32) - Binarizer.ASYMMETRIC_QUERY_MAX * (packed & 0xFFFFFFFFL));
     }
   }
 }

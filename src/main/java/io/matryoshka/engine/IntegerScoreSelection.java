@@ -1,4 +1,7 @@
-package io.matryoshka.codec;
+package io.matryoshka.engine;
+
+import org.apache.lucene.util.ArrayUtil;
+import io.matryoshka.quantization.BitKernels;
 
 import java.util.Arrays;
 
@@ -48,7 +51,7 @@ final class IntegerScoreSelection {
     this.counts = new int[Math.toIntExact((long) maxScore - minScore + 1)];
     this.threshold = minScore;
     this.compactAt = compactionTrigger(keep);
-    int initial = Math.min(compactAt, 1 << 16) + FunnelSearcher.SCAN_CHUNK + APPEND_SLACK;
+    int initial = Math.min(compactAt, 1 << 16) + ChunkVisits.SCAN_CHUNK + APPEND_SLACK;
     this.bufferOrds = new int[initial];
     this.bufferScores = new int[initial];
   }
@@ -161,14 +164,13 @@ final class IntegerScoreSelection {
    * keeps {@code keep}, so a buffer of 4 x keep spends a third more than the appends themselves.
    */
   private static int compactionTrigger(int keep) {
-    return (int) Math.min(Integer.MAX_VALUE / 4, 4L * keep + FunnelSearcher.SCAN_CHUNK);
+    return (int) Math.min(Integer.MAX_VALUE / 4, 4L * keep + ChunkVisits.SCAN_CHUNK);
   }
 
   private void ensureRoom(int more) {
     if (buffered + more > bufferOrds.length) {
-      int grown = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(buffered + more, bufferOrds.length * 2L));
-      bufferOrds = Arrays.copyOf(bufferOrds, grown);
-      bufferScores = Arrays.copyOf(bufferScores, grown);
+      bufferOrds = ArrayUtil.grow(bufferOrds, buffered + more);
+      bufferScores = ArrayUtil.growExact(bufferScores, bufferOrds.length);
     }
   }
 }

@@ -1,4 +1,10 @@
-package io.matryoshka.codec;
+package io.matryoshka.quantization;
+
+import io.matryoshka.codec.MatryoshkaVectorsFormat;
+import io.matryoshka.search.Funnel;
+import io.matryoshka.search.FunnelMetric;
+import io.matryoshka.search.FunnelSearchStrategy;
+import io.matryoshka.search.FunnelStage;
 
 import io.matryoshka.bench.SyntheticVectors;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.matryoshka.codec;
+package io.matryoshka.quantization;
 
 import java.util.Locale;
 
@@ -13,7 +13,7 @@ public enum Rotation {
   PCA(1);
 
   /** Identifier written to the segment metadata; never reuse or renumber. */
-  final int wireId;
+  public final int wireId;
 
   Rotation(int wireId) {
     this.wireId = wireId;
@@ -33,7 +33,7 @@ public enum Rotation {
         "unknown rotation [" + name + "], expected one of [none, pca]");
   }
 
-  static Rotation fromWireId(int id) {
+  public static Rotation fromWireId(int id) {
     for (Rotation rotation : values()) {
       if (rotation.wireId == id) {
         return rotation;

@@ -1,5 +1,6 @@
-package io.matryoshka.codec;
+package io.matryoshka.engine;
 
+import org.apache.lucene.util.ArrayUtil;
 import java.util.Arrays;
 
 /**
@@ -26,17 +27,12 @@ final class StageOneSelection {
 
   void add(int ord, float score) {
     if (size == ords.length) {
-      int grown = ArraysGrowth.grow(size);
-      ords = Arrays.copyOf(ords, grown);
-      scores = Arrays.copyOf(scores, grown);
+      ords = ArrayUtil.grow(ords, size + 1);
+      scores = ArrayUtil.growExact(scores, ords.length);
     }
     ords[size] = ord;
     scores[size] = score;
     size++;
-  }
-
-  int size() {
-    return size;
   }
 
   /** The ords of the {@code k} best scores, ascending. */
@@ -108,12 +104,5 @@ final class StageOneSelection {
     int[] first = Arrays.copyOf(ords, size);
     Arrays.sort(first);
     return Arrays.copyOf(first, k);
-  }
-
-  /** Growth without overflow. */
-  private static final class ArraysGrowth {
-    static int grow(int size) {
-      return (int) Math.min(Integer.MAX_VALUE - 8, Math.max(16L, size + (size >> 1)));
-    }
   }
 }

@@ -1,0 +1,2 @@
+/** The {@code matryoshka_knn} query: parsing, validation against the field, the Lucene query. */
+package io.matryoshka.es.query;

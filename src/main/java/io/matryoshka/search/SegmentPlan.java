@@ -1,0 +1,60 @@
+package io.matryoshka.search;
+
+import org.apache.lucene.search.knn.KnnSearchStrategy;
+
+/**
+ * What one segment runs for a kNN search: the query's length and the funnel's stages, or exact
+ * scoring of every accepted document. Resolved per segment from the collector's strategy because
+ * the segment's reader only sees Lucene's {@code KnnCollector}: a {@link FunnelSearchStrategy}
+ * (from {@code matryoshka_knn}) names its funnel or its oversample; any other strategy (Lucene's
+ * or Elasticsearch's {@code knn}) gets the default funnel.
+ *
+ * @param queryDims the query's own length (the target handed to the reader is zero-padded to the
+ *     field's length when this is a shorter nested prefix)
+ * @param funnel the stages to run, or {@code null} to score every accepted document exactly
+ */
+public record SegmentPlan(int queryDims, Funnel funnel) {
+
+  /** Whether every accepted document is scored exactly (no code stage narrows them first). */
+  public boolean exact() {
+    return funnel == null || funnel.stages().size() == 1;
+  }
+
+  /**
+   * @param strategy the collector's search strategy
+   * @param k the hits the collector keeps: {@code matryoshka_knn}'s {@code k}, or {@code knn}'s
+   *     {@code num_candidates} (Elasticsearch asks Lucene for that many per shard)
+   * @param nestedDims the segment's nested levels, ascending, the last the field's dims
+   * @param fieldBits bits per dimension the segment's codes hold
+   * @param rotated whether the codes are in a learned rotation
+   */
+  public static SegmentPlan resolve(
+      KnnSearchStrategy strategy, int k, int[] nestedDims, int fieldBits, boolean rotated) {
+    int fieldDims = nestedDims[nestedDims.length - 1];
+    FunnelSearchStrategy funnel = funnelStrategy(strategy);
+    if (funnel == null) {
+      int rerank = Math.max(k, Funnel.FOREIGN_QUERY_MIN_RERANK);
+      return new SegmentPlan(fieldDims, Funnel.defaultFor(nestedDims, fieldDims, k, rerank, fieldBits, rotated));
+    }
+    if (funnel.needsValidation(nestedDims, fieldBits)) {
+      FunnelSearchStrategy.validate(funnel.queryDims(), funnel.funnel(), nestedDims, fieldBits, rotated);
+    }
+    if (funnel.exact()) {
+      return new SegmentPlan(funnel.queryDims(), null);
+    }
+    if (funnel.funnel() != null) {
+      return new SegmentPlan(funnel.queryDims(), funnel.funnel());
+    }
+    int rerank = Funnel.rerankCandidates(k, funnel.oversample());
+    return new SegmentPlan(
+        funnel.queryDims(), Funnel.defaultFor(nestedDims, funnel.queryDims(), k, rerank, fieldBits, rotated));
+  }
+
+  /** The funnel strategy a collector carries, looking through Lucene's seeded wrapper. */
+  static FunnelSearchStrategy funnelStrategy(KnnSearchStrategy strategy) {
+    while (strategy instanceof KnnSearchStrategy.Seeded seeded) {
+      strategy = seeded.originalStrategy();
+    }
+    return strategy instanceof FunnelSearchStrategy funnel ? funnel : null;
+  }
+}

@@ -1,0 +1,74 @@
+package io.matryoshka.quantization;
+
+import java.util.Random;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.tests.util.LuceneTestCase;
+
+/**
+ * The integer scores of the first-stage kernels (scalar and Vector API alike) rank exactly like the
+ * float estimate they stand for.
+ */
+public class BitKernelsTests extends LuceneTestCase {
+  /** Documents per chunk, as the engine's scan hands them to the kernels. */
+  private static final int CHUNK = 512;
+
+  public void testIntegerScoresRankLikeTheEstimate() {
+    Random random = random();
+    for (int dims : new int[] {64, 384, 200}) {
+      CodeLayout layout = new CodeLayout(dims, new int[] {dims}, 1);
+      Binarizer binarizer = new Binarizer(layout, VectorSimilarityFunction.DOT_PRODUCT, new float[dims], null);
+      int words = layout.wordsPerPlane(0);
+      int docs = CHUNK - 3; // a partial last vector
+      long[] column = new long[CHUNK * words];
+      for (int doc = 0; doc < docs; doc++) {
+        long[][] code = binarizer.newCodes(1);
+        binarizer.quantize(gaussian(random, dims), 1, code);
+        System.arraycopy(code[0], 0, column, doc * words, words);
+      }
+      for (boolean hamming : new boolean[] {false, true}) {
+        String metric = hamming ? "hamming" : "asymmetric";
+        float[] q = gaussian(random, dims);
+        QueryCode query = hamming ? binarizer.encodeSymmetricQuery(q, 1) : binarizer.encodeAsymmetricQuery(q, 1);
+        assertTrue(query.hasIntegerScores());
+        int[] scalar = new int[docs];
+        int[] fast = new int[docs];
+        int[] scratch = BitKernels.scratchFor(CHUNK, words);
+        if (hamming) {
+          BitKernels.scalarHammingScoresChunk(query.levelCode(0), column, 0, docs, words, scalar, 0);
+          BitKernels.hammingScoresChunk(query.levelCode(0), column, docs, words, fast, 0, scratch);
+        } else {
+          BitKernels.scalarAsymmetricScoresChunk(query.levelCode(0), column, 0, docs, words, scalar, 0);
+          BitKernels.asymmetricScoresChunk(query.levelCode(0), column, docs, words, fast, 0, scratch);
+        }
+        assertArrayEquals("vector kernels " + BitKernels.VECTOR_KERNELS + " vs scalar, " + metric + ", " + dims, scalar, fast);
+        int[] range = query.integerScoreRange(0);
+        float[] estimates = new float[docs];
+        for (int doc = 0; doc < docs; doc++) {
+          assertTrue(scalar[doc] >= range[0] && scalar[doc] <= range[1]);
+          if (hamming) {
+            estimates[doc] = query.hammingScore(0, BitKernels.hamming(query.levelCode(0), column, doc * words, words));
+          } else {
+            long sums = BitKernels.planeSums(query.levelCode(0), query.planes(), new long[][] {column}, doc * words, 1, words);
+            estimates[doc] = query.estimate(0, sums, -1f, 2f);
+          }
+        }
+        for (int a = 0; a < docs; a++) {
+          for (int b = 0; b < docs; b++) {
+            if (scalar[a] > scalar[b]) {
+              assertTrue(metric + " " + dims + ": integer order " + scalar[a] + " > " + scalar[b] + " but estimates "
+                  + estimates[a] + " < " + estimates[b], estimates[a] > estimates[b] - 1e-4f * Math.abs(estimates[b]) - 1e-5f);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static float[] gaussian(Random random, int dims) {
+    float[] v = new float[dims];
+    for (int i = 0; i < dims; i++) {
+      v[i] = (float) random.nextGaussian();
+    }
+    return v;
+  }
+}
