@@ -139,7 +139,12 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
     CodeLayout layout = codes.layout();
     SegmentPlan plan =
         SegmentPlan.resolve(
-            collector.getSearchStrategy(), collector.k(), layout.nestedDims(), layout.bits(), codes.rotation() != Rotation.NONE);
+            collector.getSearchStrategy(),
+            collector.k(),
+            codes.count(),
+            layout.nestedDims(),
+            layout.bits(),
+            codes.rotation() != Rotation.NONE);
     new SegmentFunnel(codes, vectors).run(plan, target, vectors.getAcceptOrds(acceptDocs.bits()), collector);
   }
 

@@ -90,10 +90,31 @@ final class IntegerScoreSelection {
 
   /** The ords of the {@code keep} best counted documents (ties: lower ords), ascending. */
   int[] topOrdsAscending() {
+    int[] result = new int[(int) Math.min(keep, counted)];
+    int[] size = {0};
+    forEachSelected((ord, score) -> result[size[0]++] = ord);
+    assert size[0] == result.length : size[0] + " != " + result.length;
+    return size[0] == result.length ? result : Arrays.copyOf(result, size[0]);
+  }
+
+  /**
+   * Adds this selection's {@code keep} best to {@code merged}, in ord order: how the selections of
+   * consecutive ord ranges, scanned in parallel, become the selection one scan of all of them makes
+   * (same keep, ranges merged in ord order).
+   */
+  void addSelectedTo(IntegerScoreSelection merged) {
+    forEachSelected(merged::add);
+  }
+
+  @FunctionalInterface
+  private interface SelectedConsumer {
+    void accept(int ord, int score);
+  }
+
+  private void forEachSelected(SelectedConsumer consumer) {
     int selected = (int) Math.min(keep, counted);
-    int[] result = new int[selected];
     if (selected == 0) {
-      return result;
+      return;
     }
     long[] cut = cutAmongBuffered();
     int cutScore = (int) cut[0];
@@ -102,14 +123,14 @@ final class IntegerScoreSelection {
     for (int i = 0; i < buffered && size < selected; i++) {
       int score = bufferScores[i];
       if (score > cutScore) {
-        result[size++] = bufferOrds[i];
+        consumer.accept(bufferOrds[i], score);
+        size++;
       } else if (score == cutScore && atCut > 0) {
-        result[size++] = bufferOrds[i];
+        consumer.accept(bufferOrds[i], score);
+        size++;
         atCut--;
       }
     }
-    assert size == selected : size + " != " + selected;
-    return size == selected ? result : Arrays.copyOf(result, size);
   }
 
   /**

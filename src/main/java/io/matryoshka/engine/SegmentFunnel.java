@@ -21,9 +21,16 @@ public final class SegmentFunnel {
   private final StoredCodes codes;
   private final FloatVectorValues vectors;
 
+  private final ParallelRanges parallel;
+
   public SegmentFunnel(StoredCodes codes, FloatVectorValues vectors) {
+    this(codes, vectors, ParallelRanges.DEFAULT);
+  }
+
+  SegmentFunnel(StoredCodes codes, FloatVectorValues vectors, ParallelRanges parallel) {
     this.codes = codes;
     this.vectors = vectors;
+    this.parallel = parallel;
   }
 
   /**
@@ -47,7 +54,7 @@ public final class SegmentFunnel {
     FunnelStage first = stages.get(0);
     int[] candidates =
         first.metric().usesCodes()
-            ? scanCodes(target, first, acceptOrds, collector)
+            ? scanCodes(target, first, acceptOrds, collector, plan)
             : scanFloats(floats, first, acceptOrds, collector);
     for (int i = 1; i < stages.size() - 1 && collector.earlyTerminated() == false; i++) {
       FunnelStage stage = stages.get(i);
@@ -62,12 +69,20 @@ public final class SegmentFunnel {
   }
 
   /** Stage 1 on codes: one sequential pass over the bit planes the stage reads. */
-  private int[] scanCodes(float[] target, FunnelStage stage, Bits acceptOrds, KnnCollector collector)
+  private int[] scanCodes(
+      float[] target, FunnelStage stage, Bits acceptOrds, KnnCollector collector, SegmentPlan plan)
       throws IOException {
     int planes = stage.planesOf(codes.layout().bits());
     QueryCode query = QueryCodes.encode(codes.binarizer(), target, stage.metric(), planes);
-    return new StageOneScan(codes)
-        .scan(query, codes.layout().levelIndexOf(stage.dims()), planes, acceptOrds, collector, stage.candidates());
+    return new StageOneScan(codes, parallel)
+        .scan(
+            query,
+            codes.layout().levelIndexOf(stage.dims()),
+            planes,
+            acceptOrds,
+            collector,
+            stage.candidates(),
+            plan.executor());
   }
 
   /** Stage 1 on floats: every accepted document's prefix similarity. */

@@ -6,7 +6,9 @@ import io.matryoshka.quantization.QueryCode;
 
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.List;
 import org.apache.lucene.search.KnnCollector;
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.util.Bits;
 
@@ -27,34 +29,95 @@ final class StageOneScan {
   private final StoredCodes codes;
   private final CodeLayout layout;
 
+  private final ParallelRanges parallel;
+
   StageOneScan(StoredCodes codes) {
+    this(codes, ParallelRanges.DEFAULT);
+  }
+
+  StageOneScan(StoredCodes codes, ParallelRanges parallel) {
     this.codes = codes;
     this.layout = codes.layout();
+    this.parallel = parallel;
   }
 
   /**
    * The ords of the {@code keep} best accepted documents on the levels {@code 0 .. lastLevel},
    * reading {@code planes} bit planes, ascending.
+   *
+   * @param executor runs consecutive ord ranges of a large segment in parallel ({@link
+   *     ParallelRanges}), or null for one pass; the result is the same either way
    */
-  int[] scan(QueryCode query, int lastLevel, int planes, Bits acceptOrds, KnnCollector collector, int keep)
-      throws IOException {
-    ChunkReader reader = new ChunkReader(lastLevel, planes);
-    return query.hasIntegerScores()
-        ? scanIntegerScores(query, lastLevel, reader, acceptOrds, collector, keep)
-        : scanEstimates(query, lastLevel, planes, reader, acceptOrds, collector, keep);
-  }
-
-  private int[] scanIntegerScores(
-      QueryCode query, int lastLevel, ChunkReader reader, Bits acceptOrds, KnnCollector collector, int keep)
+  int[] scan(
+      QueryCode query,
+      int lastLevel,
+      int planes,
+      Bits acceptOrds,
+      KnnCollector collector,
+      int keep,
+      TaskExecutor executor)
       throws IOException {
     int count = codes.count();
-    int[] range = query.integerScoreRange(lastLevel);
-    IntegerScoreSelection selection = new IntegerScoreSelection(keep, range[0], range[1]);
+    int ranges = parallel.rangesFor(count, executor, collector);
+    if (query.hasIntegerScores()) {
+      int[] range = query.integerScoreRange(lastLevel);
+      if (ranges == 1) {
+        IntegerScoreSelection selection = new IntegerScoreSelection(keep, range[0], range[1]);
+        scanIntegerScores(query, lastLevel, 0, count, acceptOrds, collector, selection);
+        return selection.topOrdsAscending();
+      }
+      List<IntegerScoreSelection> parts =
+          ParallelRanges.run(
+              executor,
+              count,
+              ranges,
+              collector,
+              (from, to, rangeCollector) -> {
+                IntegerScoreSelection part = new IntegerScoreSelection(keep, range[0], range[1]);
+                scanIntegerScores(query, lastLevel, from, to, acceptOrds, rangeCollector, part);
+                return part;
+              });
+      IntegerScoreSelection merged = new IntegerScoreSelection(keep, range[0], range[1]);
+      parts.forEach(part -> part.addSelectedTo(merged));
+      return merged.topOrdsAscending();
+    }
+    if (ranges == 1) {
+      StageOneSelection selection = new StageOneSelection(acceptOrds == null ? count : Math.min(count, 1024));
+      scanEstimates(query, lastLevel, planes, 0, count, acceptOrds, collector, selection);
+      return selection.topOrdsAscending(keep);
+    }
+    List<StageOneSelection> parts =
+        ParallelRanges.run(
+            executor,
+            count,
+            ranges,
+            collector,
+            (from, to, rangeCollector) -> {
+              StageOneSelection part = new StageOneSelection(acceptOrds == null ? to - from : Math.min(to - from, 1024));
+              scanEstimates(query, lastLevel, planes, from, to, acceptOrds, rangeCollector, part);
+              return part;
+            });
+    StageOneSelection merged = new StageOneSelection(keep);
+    parts.forEach(merged::addAll);
+    return merged.topOrdsAscending(keep);
+  }
+
+  /** Scores ords {@code [from, to)} into {@code selection} by integer scores. */
+  private void scanIntegerScores(
+      QueryCode query,
+      int lastLevel,
+      int from,
+      int to,
+      Bits acceptOrds,
+      KnnCollector collector,
+      IntegerScoreSelection selection)
+      throws IOException {
+    ChunkReader reader = new ChunkReader(lastLevel, 1, from);
     int[] scores = new int[ChunkVisits.SCAN_CHUNK];
     int[] scratch = BitKernels.scratchFor(ChunkVisits.SCAN_CHUNK, reader.maxWordsPerPlane());
     boolean hamming = query.isPlainHamming();
-    for (int start = 0; start < count; start += ChunkVisits.SCAN_CHUNK) {
-      int n = Math.min(ChunkVisits.SCAN_CHUNK, count - start);
+    for (int start = from; start < to; start += ChunkVisits.SCAN_CHUNK) {
+      int n = Math.min(ChunkVisits.SCAN_CHUNK, to - start);
       reader.read(n);
       Arrays.fill(scores, 0, n, 0); // the kernels add each level's part
       for (int level = 0; level <= lastLevel; level++) {
@@ -77,26 +140,26 @@ final class StageOneScan {
         break;
       }
     }
-    return selection.topOrdsAscending();
   }
 
-  private int[] scanEstimates(
+  /** Scores ords {@code [from, to)} into {@code selection} by the float estimate. */
+  private void scanEstimates(
       QueryCode query,
       int lastLevel,
       int planes,
-      ChunkReader reader,
+      int from,
+      int to,
       Bits acceptOrds,
       KnnCollector collector,
-      int keep)
+      StageOneSelection selection)
       throws IOException {
-    int count = codes.count();
+    ChunkReader reader = new ChunkReader(lastLevel, planes, from);
     IndexInput correctivesInput = codes.correctivesInput();
+    correctivesInput.seek((long) from * 2 * Float.BYTES);
     float[] correctives = new float[2 * ChunkVisits.SCAN_CHUNK];
-    // Sized for the common unfiltered case; a filtered scan grows it as needed.
-    StageOneSelection selection = new StageOneSelection(acceptOrds == null ? count : Math.min(count, 1024));
     long[] sums = new long[ChunkVisits.SCAN_CHUNK];
-    for (int start = 0; start < count; start += ChunkVisits.SCAN_CHUNK) {
-      int n = Math.min(ChunkVisits.SCAN_CHUNK, count - start);
+    for (int start = from; start < to; start += ChunkVisits.SCAN_CHUNK) {
+      int n = Math.min(ChunkVisits.SCAN_CHUNK, to - start);
       reader.read(n);
       correctivesInput.readFloats(correctives, 0, 2 * n);
       Arrays.fill(sums, 0, n, 0L);
@@ -120,7 +183,6 @@ final class StageOneScan {
         break;
       }
     }
-    return selection.topOrdsAscending(keep);
   }
 
   /** Sequential readers of the stage's planes, and the buffers one chunk of them is read into. */
@@ -129,7 +191,7 @@ final class StageOneScan {
     final long[][][] chunk;
     final int[] wordsPerPlane;
 
-    ChunkReader(int lastLevel, int planes) throws IOException {
+    ChunkReader(int lastLevel, int planes, int firstOrd) throws IOException {
       inputs = new IndexInput[lastLevel + 1][planes];
       chunk = new long[lastLevel + 1][planes][];
       wordsPerPlane = new int[lastLevel + 1];
@@ -137,6 +199,7 @@ final class StageOneScan {
         wordsPerPlane[level] = layout.wordsPerPlane(level);
         for (int plane = 0; plane < planes; plane++) {
           inputs[level][plane] = codes.planeInput(level, plane);
+          inputs[level][plane].seek((long) firstOrd * layout.bytesPerPlane(level));
           chunk[level][plane] = new long[ChunkVisits.SCAN_CHUNK * wordsPerPlane[level]];
         }
       }

@@ -35,6 +35,13 @@ final class StageOneSelection {
     size++;
   }
 
+  /** Adds every document {@code other} holds, as if they had been added here (in ord order). */
+  void addAll(StageOneSelection other) {
+    for (int i = 0; i < other.size; i++) {
+      add(other.ords[i], other.scores[i]);
+    }
+  }
+
   /** The ords of the {@code k} best scores, ascending. */
   int[] topOrdsAscending(int k) {
     if (k >= size) {

@@ -145,13 +145,26 @@ public final class Funnel {
   }
 
   /**
-   * Candidates entering the exact float stage: {@code ceil(k * oversample)}, at least {@code k},
-   * at most {@link #MAX_DEFAULT_RERANK}.
+   * Candidates entering the exact float stage of a segment of {@code segmentDocs} documents:
+   * {@code ceil(k * oversample)} up to {@link #REFERENCE_SEGMENT_DOCS} documents, growing with the
+   * square root of the segment's size beyond (at least {@code k}, at most {@link
+   * #MAX_DEFAULT_RERANK}).
+   *
+   * <p>Why it must grow: the code ranking's errors are a fraction of the documents, so the more
+   * documents, the more of them outrank a true neighbour by their codes and the deeper the window
+   * the true top k lie in ("the curse of dense low-dimensional retrieval"). Measured on 1M mixed
+   * bge-small vectors in one segment (src/bench/funnel-defaults.md), asymmetric@384 keeping 300
+   * reaches recall@10 0.979 where it reached 0.995 on 60k; keeping 600: 0.993, 1,000: 0.996. The
+   * square-root rule keeps 1,172 there and 300 (unchanged) up to 65,536 documents.
    */
-  public static int rerankCandidates(int k, float oversample) {
+  public static int rerankCandidates(int k, float oversample, int segmentDocs) {
     checkOversample(oversample);
-    return Math.max(k, (int) Math.min(MAX_DEFAULT_RERANK, Math.ceil(k * (double) oversample)));
+    double growth = Math.max(1.0, Math.sqrt(segmentDocs / (double) REFERENCE_SEGMENT_DOCS));
+    return Math.max(k, (int) Math.min(MAX_DEFAULT_RERANK, Math.ceil(k * (double) oversample * growth)));
   }
+
+  /** Segments up to this size keep {@code k x oversample} candidates for the exact stage. */
+  public static final int REFERENCE_SEGMENT_DOCS = 65_536;
 
   /** The one check of {@code oversample}: at least 1 and finite. */
   public static void checkOversample(float oversample) {
@@ -163,11 +176,16 @@ public final class Funnel {
   /**
    * Candidates entering the exact float stage for a query that is not {@code matryoshka_knn}
    * (Elasticsearch's {@code knn}): its {@code num_candidates} arrives as the collector's k, and the
-   * exact stage scores {@code max(num_candidates, 300)}, 300 being what {@code matryoshka_knn}'s
-   * defaults (k 10, oversample 30) score. So {@code knn} with k 10 and up to 300 candidates
-   * ranks exactly as {@code matryoshka_knn} with its defaults.
+   * exact stage scores at least what {@code matryoshka_knn}'s defaults (k 10, oversample 30) score
+   * on the same segment. So {@code knn} with k 10 and up to that many candidates ranks exactly as
+   * {@code matryoshka_knn} with its defaults.
    */
-  public static final int FOREIGN_QUERY_MIN_RERANK = 300;
+  public static int foreignQueryRerank(int numCandidates, int segmentDocs) {
+    return Math.max(numCandidates, rerankCandidates(DEFAULT_K, DEFAULT_OVERSAMPLE, segmentDocs));
+  }
+
+  /** The {@code k} that {@code matryoshka_knn} and Elasticsearch's {@code knn} default to. */
+  public static final int DEFAULT_K = 10;
 
   /** Survivors of a first, shorter code stage per candidate of the full-length code stage. */
   static final int FIRST_STAGE_FACTOR = 16;

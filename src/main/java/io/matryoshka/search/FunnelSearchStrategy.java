@@ -2,6 +2,7 @@ package io.matryoshka.search;
 
 import java.util.Arrays;
 import java.util.Objects;
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.search.knn.KnnSearchStrategy;
 
 /**
@@ -16,6 +17,8 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
   private final boolean exact;
   /** The field shape the funnel was validated against (nested dims, then bits), or null. */
   private final int[] validatedShape;
+  /** Where large segments' first stages may run in parallel; not part of the query's identity. */
+  private final TaskExecutor executor;
 
   /**
    * @param funnel the stages to run, validated against the field, or {@code null} for {@link
@@ -26,10 +29,11 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
    * @param exact brute-force float scoring of every accepted document (ground truth)
    */
   public FunnelSearchStrategy(Funnel funnel, float oversample, int queryDims, boolean exact) {
-    this(funnel, oversample, queryDims, exact, null);
+    this(funnel, oversample, queryDims, exact, null, null);
   }
 
-  private FunnelSearchStrategy(Funnel funnel, float oversample, int queryDims, boolean exact, int[] validatedShape) {
+  private FunnelSearchStrategy(
+      Funnel funnel, float oversample, int queryDims, boolean exact, int[] validatedShape, TaskExecutor executor) {
     if (queryDims < 1) {
       throw new IllegalArgumentException("queryDims must be >= 1, got " + queryDims);
     }
@@ -41,6 +45,17 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
     this.queryDims = queryDims;
     this.exact = exact;
     this.validatedShape = validatedShape;
+    this.executor = executor;
+  }
+
+  /** This strategy, letting segments run their first stage on {@code executor} (the searcher's). */
+  public FunnelSearchStrategy withExecutor(TaskExecutor executor) {
+    return new FunnelSearchStrategy(funnel, oversample, queryDims, exact, validatedShape, executor);
+  }
+
+  /** The searcher's executor for parallel first stages, or null. */
+  public TaskExecutor executor() {
+    return executor;
   }
 
   /**
@@ -55,7 +70,7 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
     validate(queryDims, funnel, nestedDims, fieldBits, rotated);
     int[] shape = Arrays.copyOf(nestedDims, nestedDims.length + 1);
     shape[nestedDims.length] = fieldBits;
-    return new FunnelSearchStrategy(funnel, oversample, queryDims, exact, shape);
+    return new FunnelSearchStrategy(funnel, oversample, queryDims, exact, shape, executor);
   }
 
   /** Whether a segment of this shape must check the strategy itself. */

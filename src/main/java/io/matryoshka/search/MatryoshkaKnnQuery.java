@@ -14,6 +14,7 @@ import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.search.TopKnnCollector;
@@ -75,11 +76,19 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     return minScore;
   }
 
-  /** Every segment collects its own k: no optimistic per-segment cut and second pass. */
+  /**
+   * Every segment collects its own k: no optimistic per-segment cut and second pass. The collector
+   * carries the strategy with the searcher's executor, so a large segment's first stage can use
+   * the searcher's threads too.
+   */
   @Override
   protected KnnCollectorManager getKnnCollectorManager(int k, IndexSearcher searcher) {
+    TaskExecutor executor = searcher.getTaskExecutor();
     return (visitedLimit, searchStrategy, context) ->
-        new TopKnnCollector(k, visitedLimit, searchStrategy);
+        new TopKnnCollector(
+            k,
+            visitedLimit,
+            searchStrategy instanceof FunnelSearchStrategy funnel ? funnel.withExecutor(executor) : searchStrategy);
   }
 
   /**

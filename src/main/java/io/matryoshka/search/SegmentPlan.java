@@ -1,5 +1,6 @@
 package io.matryoshka.search;
 
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.search.knn.KnnSearchStrategy;
 
 /**
@@ -12,8 +13,9 @@ import org.apache.lucene.search.knn.KnnSearchStrategy;
  * @param queryDims the query's own length (the target handed to the reader is zero-padded to the
  *     field's length when this is a shorter nested prefix)
  * @param funnel the stages to run, or {@code null} to score every accepted document exactly
+ * @param executor where the first stage of a large segment may run in parallel, or null
  */
-public record SegmentPlan(int queryDims, Funnel funnel) {
+public record SegmentPlan(int queryDims, Funnel funnel, TaskExecutor executor) {
 
   /** Whether every accepted document is scored exactly (no code stage narrows them first). */
   public boolean exact() {
@@ -24,30 +26,33 @@ public record SegmentPlan(int queryDims, Funnel funnel) {
    * @param strategy the collector's search strategy
    * @param k the hits the collector keeps: {@code matryoshka_knn}'s {@code k}, or {@code knn}'s
    *     {@code num_candidates} (Elasticsearch asks Lucene for that many per shard)
+   * @param segmentDocs documents with a vector in the segment: candidate counts grow with it
    * @param nestedDims the segment's nested levels, ascending, the last the field's dims
    * @param fieldBits bits per dimension the segment's codes hold
    * @param rotated whether the codes are in a learned rotation
    */
   public static SegmentPlan resolve(
-      KnnSearchStrategy strategy, int k, int[] nestedDims, int fieldBits, boolean rotated) {
+      KnnSearchStrategy strategy, int k, int segmentDocs, int[] nestedDims, int fieldBits, boolean rotated) {
     int fieldDims = nestedDims[nestedDims.length - 1];
     FunnelSearchStrategy funnel = funnelStrategy(strategy);
     if (funnel == null) {
-      int rerank = Math.max(k, Funnel.FOREIGN_QUERY_MIN_RERANK);
-      return new SegmentPlan(fieldDims, Funnel.defaultFor(nestedDims, fieldDims, k, rerank, fieldBits, rotated));
+      int rerank = Funnel.foreignQueryRerank(k, segmentDocs);
+      return new SegmentPlan(fieldDims, Funnel.defaultFor(nestedDims, fieldDims, k, rerank, fieldBits, rotated), null);
     }
     if (funnel.needsValidation(nestedDims, fieldBits)) {
       FunnelSearchStrategy.validate(funnel.queryDims(), funnel.funnel(), nestedDims, fieldBits, rotated);
     }
     if (funnel.exact()) {
-      return new SegmentPlan(funnel.queryDims(), null);
+      return new SegmentPlan(funnel.queryDims(), null, funnel.executor());
     }
     if (funnel.funnel() != null) {
-      return new SegmentPlan(funnel.queryDims(), funnel.funnel());
+      return new SegmentPlan(funnel.queryDims(), funnel.funnel(), funnel.executor());
     }
-    int rerank = Funnel.rerankCandidates(k, funnel.oversample());
+    int rerank = Funnel.rerankCandidates(k, funnel.oversample(), segmentDocs);
     return new SegmentPlan(
-        funnel.queryDims(), Funnel.defaultFor(nestedDims, funnel.queryDims(), k, rerank, fieldBits, rotated));
+        funnel.queryDims(),
+        Funnel.defaultFor(nestedDims, funnel.queryDims(), k, rerank, fieldBits, rotated),
+        funnel.executor());
   }
 
   /** The funnel strategy a collector carries, looking through Lucene's seeded wrapper. */

@@ -42,6 +42,10 @@ import org.apache.lucene.util.IOUtils;
  * ./mvnw -q test-compile exec:java -Dexec.classpathScope=test \
  *   -Dexec.mainClass=io.matryoshka.bench.FunnelRecall -Dexec.args="../shared/datasets/debian-bge-small 1000"
  * </pre>
+ *
+ * <p>Options (system properties): {@code bits} (e.g. {@code 1,4}), {@code rotation} ({@code none},
+ * {@code pca}), {@code nested} (e.g. {@code 64,128,192,384}), {@code funnels} (e.g. {@code
+ * asymmetric@384->300,float@384->10;asymmetric@64x1b->4800,float@384->10}).
  */
 public final class FunnelRecall {
   public static void main(String[] args) throws Exception {
@@ -56,7 +60,10 @@ public final class FunnelRecall {
     System.out.printf(Locale.ROOT, "%d docs x %d dims, %d queries%n", docs.length, dims, query.length);
     int[] bitsToTry = Arrays.stream(System.getProperty("bits", "1,2,4").split(",")).mapToInt(Integer::parseInt).toArray();
     for (int bits : bitsToTry) {
-      int[] nested = dims == 384 ? new int[] {64, 128, 192, 384} : new int[] {dims};
+      int[] nested =
+          System.getProperty("nested") != null
+              ? Arrays.stream(System.getProperty("nested").split(",")).mapToInt(Integer::parseInt).toArray()
+              : dims == 384 ? new int[] {64, 128, 192, 384} : new int[] {dims};
       Path dir = Files.createTempDirectory("funnel-recall");
       try (Directory directory = new MMapDirectory(dir)) {
         long t0 = System.nanoTime();
@@ -66,7 +73,10 @@ public final class FunnelRecall {
         try (DirectoryReader reader = DirectoryReader.open(directory)) {
           IndexSearcher searcher = new IndexSearcher(reader);
           boolean layered = rotation != Rotation.NONE || Boolean.getBoolean("layered");
-          List<Funnel> funnels = layered ? rotatedFunnels(nested, dims, bits) : funnels(nested, dims, bits);
+          List<Funnel> funnels =
+              System.getProperty("funnels") != null
+                  ? parseFunnels(System.getProperty("funnels"))
+                  : layered ? rotatedFunnels(nested, dims, bits, docs.length) : funnels(nested, dims, bits, docs.length);
           for (Funnel funnel : funnels) {
             measure(searcher, funnel, query, truth, dims);
           }
@@ -78,12 +88,37 @@ public final class FunnelRecall {
   }
 
   /**
+   * Funnels written as in the reports: stages {@code metric@dims->kept} (optionally {@code
+   * metric@dimsx1b->kept} for the sign plane only) separated by {@code ,}, funnels by {@code ;}.
+   */
+  static List<Funnel> parseFunnels(String spec) {
+    List<Funnel> out = new ArrayList<>();
+    for (String funnel : spec.split(";")) {
+      List<FunnelStage> stages = new ArrayList<>();
+      for (String stage : funnel.trim().split(",")) {
+        String[] metricRest = stage.trim().split("@");
+        String[] dimsKept = metricRest[1].split("->");
+        String dims = dimsKept[0];
+        int bits = 0;
+        if (dims.endsWith("b")) {
+          bits = Integer.parseInt(dims.substring(dims.indexOf('x') + 1, dims.length() - 1));
+          dims = dims.substring(0, dims.indexOf('x'));
+        }
+        stages.add(
+            new FunnelStage(Integer.parseInt(dims), FunnelMetric.fromWireName(metricRest[0]), Integer.parseInt(dimsKept[1]), bits));
+      }
+      out.add(new Funnel(stages));
+    }
+    return out;
+  }
+
+  /**
    * With a rotation the leading code levels carry the ranking: a sign-plane first stage on a short
    * level, then all planes of a longer level for the survivors.
    */
-  static List<Funnel> rotatedFunnels(int[] nested, int dims, int bits) {
+  static List<Funnel> rotatedFunnels(int[] nested, int dims, int bits, int segmentDocs) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE), bits, true));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, segmentDocs), bits, true));
     for (int first : new int[] {nested[0], nested[1]}) {
       for (int keep : new int[] {2000, 5000, 10000}) {
         for (int second : new int[] {nested[nested.length - 2], dims}) {
@@ -104,9 +139,9 @@ public final class FunnelRecall {
     return out;
   }
 
-  static List<Funnel> funnels(int[] nested, int dims, int bits) {
+  static List<Funnel> funnels(int[] nested, int dims, int bits, int segmentDocs) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE), bits, false));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, segmentDocs), bits, false));
     for (FunnelMetric metric : new FunnelMetric[] {FunnelMetric.HAMMING, FunnelMetric.ASYMMETRIC}) {
       if (bits > 1 && metric == FunnelMetric.HAMMING) {
         continue;

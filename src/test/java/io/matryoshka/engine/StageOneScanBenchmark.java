@@ -143,7 +143,7 @@ public class StageOneScanBenchmark {
   private int scan(FunnelMetric metric) throws IOException {
     QueryCode query = QueryCodes.encode(codes.binarizer(), queries[next++ & 255], metric, 1);
     return new StageOneScan(codes)
-        .scan(query, 0, 1, null, new TopKnnCollector(10, Integer.MAX_VALUE), keep)
+        .scan(query, 0, 1, null, new TopKnnCollector(10, Integer.MAX_VALUE), keep, null)
         .length;
   }
 }

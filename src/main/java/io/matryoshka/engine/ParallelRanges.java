@@ -1,0 +1,105 @@
+package io.matryoshka.engine;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.lucene.search.KnnCollector;
+import org.apache.lucene.search.TaskExecutor;
+
+/**
+ * Splits a large segment's first-stage scan into consecutive ord ranges run on the searcher's
+ * executor (Elasticsearch's search worker pool), so one segment no longer keeps one core busy
+ * while the others idle. Each range selects its own best; merged in ord order they give exactly
+ * what one pass selects, ties included (every selection prefers the lower ord).
+ *
+ * <p>Only when the collector's visit limit cannot be reached (no filter, or a filter matching at
+ * least the segment): ranges count visits on their own and the total is added to the collector
+ * afterwards, which would otherwise need a shared, contended counter. Timeouts and cancellation
+ * still reach every range through {@link KnnCollector#earlyTerminated()}.
+ */
+final class ParallelRanges {
+  /**
+   * Documents per range below which splitting costs more than it saves: a range of 2^17 one-word
+   * codes is about 1 MB of reads, some hundred microseconds, well above a task's hand-off.
+   */
+  static final int MIN_DOCS_PER_RANGE = 1 << 17;
+
+  /** The production policy. */
+  static final ParallelRanges DEFAULT = new ParallelRanges(MIN_DOCS_PER_RANGE, Runtime.getRuntime().availableProcessors());
+
+  private final int minDocsPerRange;
+  private final int maxRanges;
+
+  /** Tests split small segments into many ranges with their own policy. */
+  ParallelRanges(int minDocsPerRange, int maxRanges) {
+    this.minDocsPerRange = minDocsPerRange;
+    this.maxRanges = maxRanges;
+  }
+
+  @FunctionalInterface
+  interface RangeScan<T> {
+    T scan(int from, int to, KnnCollector rangeCollector) throws IOException;
+  }
+
+  /** How many ranges to scan {@code count} documents in: 1 means one pass on this thread. */
+  int rangesFor(int count, TaskExecutor executor, KnnCollector collector) {
+    if (executor == null || count < 2L * minDocsPerRange) {
+      return 1;
+    }
+    if (collector.visitLimit() - collector.visitedCount() < count) {
+      return 1;
+    }
+    return Math.max(1, Math.min(maxRanges, count / minDocsPerRange));
+  }
+
+  /** Runs {@code scan} on {@code ranges} consecutive ranges of {@code [0, count)}, results in order. */
+  static <T> List<T> run(TaskExecutor executor, int count, int ranges, KnnCollector collector, RangeScan<T> scan)
+      throws IOException {
+    List<Callable<T>> tasks = new ArrayList<>(ranges);
+    List<RangeCollector> collectors = new ArrayList<>(ranges);
+    for (int r = 0; r < ranges; r++) {
+      int from = (int) ((long) count * r / ranges);
+      int to = (int) ((long) count * (r + 1) / ranges);
+      RangeCollector rangeCollector = new RangeCollector(collector);
+      collectors.add(rangeCollector);
+      tasks.add(() -> scan.scan(from, to, rangeCollector));
+    }
+    List<T> results = executor.invokeAll(tasks);
+    long visited = 0;
+    for (RangeCollector rangeCollector : collectors) {
+      visited += rangeCollector.visited;
+    }
+    collector.incVisitedCount((int) Math.min(Integer.MAX_VALUE, visited));
+    return results;
+  }
+
+  /** One range's view of the collector: its own visit count, the collector's early termination. */
+  private static final class RangeCollector extends KnnCollector.Decorator {
+    private long visited;
+
+    RangeCollector(KnnCollector collector) {
+      super(collector);
+    }
+
+    @Override
+    public void incVisitedCount(int count) {
+      visited += count;
+    }
+
+    @Override
+    public long visitedCount() {
+      return visited;
+    }
+
+    @Override
+    public long visitLimit() {
+      return Long.MAX_VALUE;
+    }
+
+    @Override
+    public boolean collect(int docId, float similarity) {
+      throw new UnsupportedOperationException("a first-stage range only counts visits");
+    }
+  }
+}
