@@ -28,6 +28,8 @@ public final class FieldCodes implements StoredCodes {
   private final long[] levelOffsets;
   private final long correctivesOffset;
   private final long rotationOffset;
+  /** Start of the survivor block, or -1 where the segment has none (version 0, one bit). */
+  private final long survivorOffset;
   private final IndexInput data;
 
   private FieldCodes(
@@ -39,6 +41,7 @@ public final class FieldCodes implements StoredCodes {
       long[] levelOffsets,
       long correctivesOffset,
       long rotationOffset,
+      long survivorOffset,
       IndexInput data) {
     this.similarity = similarity;
     this.count = count;
@@ -48,6 +51,7 @@ public final class FieldCodes implements StoredCodes {
     this.levelOffsets = levelOffsets;
     this.correctivesOffset = correctivesOffset;
     this.rotationOffset = rotationOffset;
+    this.survivorOffset = survivorOffset;
     this.data = data;
   }
 
@@ -56,8 +60,9 @@ public final class FieldCodes implements StoredCodes {
    * length.
    *
    * @param data the segment's open {@code .veb}, which searches read the codes from
+   * @param version the format version of the segment's files
    */
-  static FieldCodes read(DataInput meta, FieldInfo field, IndexInput data, IndexInput metaForErrors)
+  static FieldCodes read(DataInput meta, FieldInfo field, IndexInput data, int version, IndexInput metaForErrors)
       throws IOException {
     long dataLength = data.length() - CodecUtil.footerLength();
     int fieldDims = field.getVectorDimension();
@@ -101,6 +106,7 @@ public final class FieldCodes implements StoredCodes {
     long[] levelOffsets = new long[levels];
     long correctivesOffset = 0;
     long rotationOffset = 0;
+    long survivorOffset = -1;
     if (count > 0) {
       for (int i = 0; i < dims; i++) {
         centroid[i] = Float.intBitsToFloat(meta.readInt());
@@ -114,9 +120,27 @@ public final class FieldCodes implements StoredCodes {
       rotationOffset = meta.readVLong();
       long rotationBytes = rotation == Rotation.NONE ? 0 : (long) dims * dims * Float.BYTES;
       checkBlock(rotationOffset, rotationBytes, dataLength, metaForErrors);
+      if (version >= MatryoshkaVectorsFormat.VERSION_SURVIVOR_BLOCK) {
+        long offset = meta.readVLong();
+        if (layout.hasSurvivorBlock()) {
+          checkBlock(offset, (long) count * layout.survivorBytesPerDoc(), dataLength, metaForErrors);
+          survivorOffset = offset;
+        } else if (offset != 0) {
+          throw new CorruptIndexException("a one-bit field has no survivor block, got offset " + offset, metaForErrors);
+        }
+      }
     }
     return new FieldCodes(
-        similarity, count, layout, rotation, centroid, levelOffsets, correctivesOffset, rotationOffset, data);
+        similarity,
+        count,
+        layout,
+        rotation,
+        centroid,
+        levelOffsets,
+        correctivesOffset,
+        rotationOffset,
+        survivorOffset,
+        data);
   }
 
   private static void checkBlock(long offset, long length, long dataLength, IndexInput metaForErrors)
@@ -163,7 +187,7 @@ public final class FieldCodes implements StoredCodes {
 
   /** All bytes this field's codes (and rotation) take in {@code .veb}. */
   public long totalBytes() {
-    long sum = correctivesBytes() + rotationBytes();
+    long sum = correctivesBytes() + rotationBytes() + survivorBytes();
     for (int level = 0; level < layout.levels(); level++) {
       sum += levelBytes(level);
     }
@@ -233,6 +257,18 @@ public final class FieldCodes implements StoredCodes {
   @Override
   public IndexInput correctivesInput() throws IOException {
     return data.slice("correctives", correctivesOffset, correctivesBytes());
+  }
+
+  @Override
+  public IndexInput survivorInput() throws IOException {
+    return survivorOffset < 0
+        ? null
+        : data.slice("survivors", survivorOffset, (long) count * layout.survivorBytesPerDoc());
+  }
+
+  /** Bytes of the survivor block (0 where there is none). */
+  public long survivorBytes() {
+    return survivorOffset < 0 ? 0 : (long) count * layout.survivorBytesPerDoc();
   }
 
   @Override

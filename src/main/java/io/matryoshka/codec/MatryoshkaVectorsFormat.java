@@ -44,6 +44,7 @@ import org.apache.lucene.index.SegmentWriteState;
  *     vlong[L]     offset in .veb of level l's block
  *     vlong        offset in .veb of the correctives block (0 unless b &gt; 1)
  *     vlong        offset in .veb of the rotation matrix (0 unless rotation is pca)
+ *     vlong        offset in .veb of the survivor block (0 unless b &gt; 1); from version 1
  * int -1 (end of fields)
  * Footer (CRC32)
  * </pre>
@@ -57,6 +58,11 @@ import org.apache.lucene.index.SegmentWriteState;
  *   level 1 block:  the same for level 1
  *   ...
  *   correctives (b &gt; 1 only): count x (float lower, float step)
+ *   survivor block (b &gt; 1 only; from version 1): count x entry, each entry:
+ *     level 0: plane 0: w(0) longs, ..., plane b-1: w(0) longs
+ *     ...
+ *     level L-1: the same with w(L-1)
+ *     float lower, float step (the correctives again)
  *   rotation (pca only): dims x dims float, row-major: rotated[i] = sum_j R[i][j] * x[j]
  * Footer (CRC32)
  * </pre>
@@ -69,6 +75,13 @@ import org.apache.lucene.index.SegmentWriteState;
  * {@code nested[0] / 8} bytes per document (sign plane only) or {@code nested[0] / 8 * b} (all
  * planes) from contiguous regions, and later stages read further levels and planes only for
  * survivors. Levels start 64-byte aligned; planes within a level are packed.
+ *
+ * <p>The survivor block holds the same codes again, document by document: a stage that re-scores a
+ * few thousand survivors with all of a multi-bit field's planes reads one contiguous entry per
+ * survivor ({@code sum_l 8 b w(l) + 8} bytes: 200 at 384 dims and 4 bits) instead of {@code L x b}
+ * scattered blocks. One-bit fields have none: a survivor's one plane per level is what it reads.
+ * Version 0 segments have no survivor block and no offset for it in {@code .vemb}; they stay
+ * readable and their survivor stages read the plane blocks.
  *
  * <p>The coordinates coded are {@code y = R (x - centroid)} ({@code x} L2-normalised first under
  * cosine; {@code R} the identity without rotation). With one bit, bit = {@code y > 0}. With
@@ -100,7 +113,10 @@ public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
    */
   public static final int VERSION_START = 0;
 
-  public static final int VERSION_CURRENT = VERSION_START;
+  /** Adds the survivor block of multi-bit fields and its offset in {@code .vemb}. */
+  public static final int VERSION_SURVIVOR_BLOCK = 1;
+
+  public static final int VERSION_CURRENT = VERSION_SURVIVOR_BLOCK;
 
   /** Same limit as Elasticsearch's dense_vector. */
   public static final int MAX_DIMS = CodeLayout.MAX_DIMS;

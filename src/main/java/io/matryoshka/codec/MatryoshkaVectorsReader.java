@@ -91,7 +91,7 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
           if (info == null) {
             throw new CorruptIndexException("invalid field number " + number, meta);
           }
-          fields.put(info.name, FieldCodes.read(meta, info, data, meta));
+          fields.put(info.name, FieldCodes.read(meta, info, data, version, meta));
         }
       } catch (Throwable t) {
         priorError = t;
@@ -144,7 +144,8 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
             codes.count(),
             layout.nestedDims(),
             layout.bits(),
-            codes.rotation() != Rotation.NONE);
+            codes.rotation() != Rotation.NONE,
+            codes.survivorBytes() > 0);
     new SegmentFunnel(codes, vectors).run(plan, target, vectors.getAcceptOrds(acceptDocs.bits()), collector);
   }
 

@@ -43,7 +43,7 @@ final class SegmentCodeWriter {
 
   SegmentCodes write(int count, VectorPasses passes) throws IOException {
     if (count == 0) {
-      return new SegmentCodes(new float[layout.dims()], new long[layout.levels()], 0, 0);
+      return new SegmentCodes(new float[layout.dims()], new long[layout.levels()], 0, 0, 0);
     }
     float[] centroid = centroid(count, passes);
     float[][] rotationRows =
@@ -57,6 +57,7 @@ final class SegmentCodeWriter {
     // One temp file per (level, plane): the data file keeps each plane of each level contiguous.
     IndexOutput[] planeTemps = new IndexOutput[levels * planes];
     IndexOutput correctivesTemp = null;
+    IndexOutput survivorsTemp = null;
     try {
       for (int i = 0; i < planeTemps.length; i++) {
         planeTemps[i] = tempOutput("level" + (i / planes) + "_plane" + (i % planes));
@@ -64,8 +65,12 @@ final class SegmentCodeWriter {
       if (layout.bits() > 1) {
         correctivesTemp = tempOutput("correctives");
       }
+      if (layout.hasSurvivorBlock()) {
+        survivorsTemp = tempOutput("survivors");
+      }
       long[][] codes = binarizer.newCodes(layout.bits());
       IndexOutput correctivesOut = correctivesTemp;
+      IndexOutput survivorsOut = survivorsTemp;
       passes.forEach(
           vector -> {
             float[] correctives = binarizer.quantize(binarizer.transform(vector, true), layout.bits(), codes);
@@ -82,6 +87,17 @@ final class SegmentCodeWriter {
               correctivesOut.writeInt(Float.floatToIntBits(correctives[0]));
               correctivesOut.writeInt(Float.floatToIntBits(correctives[1]));
             }
+            if (survivorsOut != null) {
+              // The same code again, one document's planes of every level together, so a stage
+              // re-scoring survivors reads one contiguous entry instead of levels x bits blocks.
+              for (int level = 0; level < levels; level++) {
+                for (long word : codes[level]) {
+                  survivorsOut.writeLong(word);
+                }
+              }
+              survivorsOut.writeInt(Float.floatToIntBits(correctives[0]));
+              survivorsOut.writeInt(Float.floatToIntBits(correctives[1]));
+            }
           });
       long[] levelOffsets = new long[levels];
       for (int level = 0; level < levels; level++) {
@@ -97,6 +113,12 @@ final class SegmentCodeWriter {
         append(correctivesTemp);
         correctivesTemp = null;
       }
+      long survivorOffset = 0;
+      if (survivorsTemp != null) {
+        survivorOffset = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
+        append(survivorsTemp);
+        survivorsTemp = null;
+      }
       long rotationOffset = 0;
       if (rotationRows != null) {
         rotationOffset = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
@@ -106,13 +128,14 @@ final class SegmentCodeWriter {
           }
         }
       }
-      return new SegmentCodes(centroid, levelOffsets, correctivesOffset, rotationOffset);
+      return new SegmentCodes(centroid, levelOffsets, correctivesOffset, rotationOffset, survivorOffset);
     } finally {
       // On success every temp was appended (and deleted) and set to null.
       for (IndexOutput temp : planeTemps) {
         discard(temp);
       }
       discard(correctivesTemp);
+      discard(survivorsTemp);
     }
   }
 

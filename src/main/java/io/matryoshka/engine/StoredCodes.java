@@ -32,6 +32,13 @@ public interface StoredCodes {
   /** Sequential access to the corrective terms: per ord {@code float lower, float step}. */
   IndexInput correctivesInput() throws IOException;
 
+  /**
+   * Sequential access to the survivor block: per ord, all planes of all levels (plane-major within
+   * a level, levels in order), then {@code float lower, float step}; {@link
+   * CodeLayout#survivorBytesPerDoc()} bytes per ord. Null where the segment has none.
+   */
+  IndexInput survivorInput() throws IOException;
+
   /** Random access to the corrective terms. */
   RandomAccessInput correctivesSlice() throws IOException;
 }

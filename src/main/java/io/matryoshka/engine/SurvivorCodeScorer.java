@@ -4,18 +4,28 @@ import io.matryoshka.quantization.BitKernels;
 import io.matryoshka.quantization.CodeLayout;
 import io.matryoshka.quantization.QueryCode;
 import java.io.IOException;
+import java.util.Arrays;
+import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.store.RandomAccessInput;
 
 /**
  * Scores single documents' codes on levels {@code 0 .. lastLevel} by random access: what a code
  * stage after the first reads for each survivor. Scores are the first stage's for the same code
  * ({@link QueryCode#estimate}, or the hamming score).
+ *
+ * <p>A stage reading all of a multi-bit field's planes reads each survivor's entry of the survivor
+ * block: one contiguous read of its codes through {@code lastLevel} and its corrective terms. Other
+ * stages (one plane, or segments written before the block existed) read the document's words from
+ * each level's and plane's own block.
  */
 final class SurvivorCodeScorer {
   private final CodeLayout layout;
   private final QueryCode query;
   private final int lastLevel;
   private final int planes;
+  private final IndexInput survivors;
+  private final long[] entry;
+  private final long[][] entryPlanes;
   private final RandomAccessInput[][] planeSlices;
   private final long[][][] docWords;
   private final RandomAccessInput correctives;
@@ -25,18 +35,52 @@ final class SurvivorCodeScorer {
     this.query = query;
     this.lastLevel = lastLevel;
     this.planes = planes;
-    this.planeSlices = new RandomAccessInput[lastLevel + 1][planes];
-    this.docWords = new long[lastLevel + 1][planes][];
-    for (int level = 0; level <= lastLevel; level++) {
-      for (int plane = 0; plane < planes; plane++) {
-        planeSlices[level][plane] = codes.planeSlice(level, plane);
-        docWords[level][plane] = new long[layout.wordsPerPlane(level)];
+    this.survivors = planes == layout.bits() && planes > 1 ? codes.survivorInput() : null;
+    if (survivors != null) {
+      this.entry = new long[layout.survivorWordsThrough(lastLevel)];
+      this.entryPlanes = new long[planes][];
+      Arrays.fill(entryPlanes, entry);
+      this.planeSlices = null;
+      this.docWords = null;
+      this.correctives = null;
+    } else {
+      this.entry = null;
+      this.entryPlanes = null;
+      this.planeSlices = new RandomAccessInput[lastLevel + 1][planes];
+      this.docWords = new long[lastLevel + 1][planes][];
+      for (int level = 0; level <= lastLevel; level++) {
+        for (int plane = 0; plane < planes; plane++) {
+          planeSlices[level][plane] = codes.planeSlice(level, plane);
+          docWords[level][plane] = new long[layout.wordsPerPlane(level)];
+        }
       }
+      this.correctives = planes > 1 ? codes.correctivesSlice() : null;
     }
-    this.correctives = planes > 1 ? codes.correctivesSlice() : null;
   }
 
   float score(int ord) throws IOException {
+    return survivors != null ? scoreEntry(ord) : scorePlaneBlocks(ord);
+  }
+
+  /** One read of the survivor entry: codes through {@code lastLevel}, then the correctives. */
+  private float scoreEntry(int ord) throws IOException {
+    long start = (long) ord * layout.survivorBytesPerDoc();
+    survivors.seek(start);
+    survivors.readLongs(entry, 0, entry.length);
+    long sums = 0;
+    int at = 0;
+    for (int level = 0; level <= lastLevel; level++) {
+      int wordsPerPlane = layout.wordsPerPlane(level);
+      sums += BitKernels.planeSums(query.levelCode(level), query.planes(), entryPlanes, at, wordsPerPlane, planes, wordsPerPlane);
+      at += layout.wordsPerDoc(level);
+    }
+    survivors.seek(start + layout.survivorBytesPerDoc() - layout.correctiveBytesPerDoc());
+    float lower = Float.intBitsToFloat(survivors.readInt());
+    float step = Float.intBitsToFloat(survivors.readInt());
+    return query.estimate(lastLevel, sums, lower, step);
+  }
+
+  private float scorePlaneBlocks(int ord) throws IOException {
     long sums = 0;
     int distance = 0;
     for (int level = 0; level <= lastLevel; level++) {
@@ -70,5 +114,4 @@ final class SurvivorCodeScorer {
   static final float ONE_BIT_LOWER = -1f;
 
   static final float ONE_BIT_STEP = 2f;
-
 }

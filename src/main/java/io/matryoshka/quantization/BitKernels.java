@@ -61,13 +61,24 @@ public final class BitKernels {
     if (planes == 1 && queryPlanes == 4) {
       return fourBitQueryOneBitDoc(query, docPlanes[0], docOffset, wordsPerPlane);
     }
+    return planeSums(query, queryPlanes, docPlanes, docOffset, 0, planes, wordsPerPlane);
+  }
+
+  /**
+   * {@link #planeSums} with plane {@code b} of the document at {@code docPlanes[b][docOffset + b *
+   * planeStride ..]}: a stride of {@code wordsPerPlane} and the same array for every plane reads a
+   * document's planes stored one after the other (as a survivor entry holds them).
+   */
+  public static long planeSums(
+      long[] query, int queryPlanes, long[][] docPlanes, int docOffset, int planeStride, int planes, int wordsPerPlane) {
     long sumD = 0;
     long sumQD = 0;
     for (int b = 0; b < planes; b++) {
       long[] plane = docPlanes[b];
+      int start = docOffset + b * planeStride;
       int docShift = planes - 1 - b;
       for (int w = 0; w < wordsPerPlane; w++) {
-        long d = plane[docOffset + w];
+        long d = plane[start + w];
         sumD += (long) Long.bitCount(d) << docShift;
         for (int a = 0; a < queryPlanes; a++) {
           sumQD += (long) Long.bitCount(query[a * wordsPerPlane + w] & d) << (queryPlanes - 1 - a + docShift);

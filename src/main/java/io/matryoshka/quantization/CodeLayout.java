@@ -122,6 +122,32 @@ public final class CodeLayout {
     return level;
   }
 
+  /**
+   * Bytes of one document's entry in the survivor block (multi-bit codes only): every plane of
+   * every level, then the corrective terms.
+   */
+  public int survivorBytesPerDoc() {
+    int sum = correctiveBytesPerDoc();
+    for (int level = 0; level < levels(); level++) {
+      sum += bytesPerDoc(level);
+    }
+    return sum;
+  }
+
+  /** Longs of a survivor entry's codes through {@code level}: its first part. */
+  public int survivorWordsThrough(int level) {
+    int sum = 0;
+    for (int l = 0; l <= level; l++) {
+      sum += wordsPerDoc(l);
+    }
+    return sum;
+  }
+
+  /** Whether this layout's segments carry a survivor block (from format version 1): multi-bit. */
+  public boolean hasSurvivorBlock() {
+    return bits > 1;
+  }
+
   /** Bytes of the corrective terms stored per document: none with one bit. */
   public int correctiveBytesPerDoc() {
     return bits == 1 ? 0 : 2 * Float.BYTES;

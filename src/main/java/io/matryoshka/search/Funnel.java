@@ -94,55 +94,67 @@ public final class Funnel {
   }
 
   /**
-   * The funnel used when a query gives none. With one nested level (or a query no longer than the
-   * first): an asymmetric code stage on the longest level the query covers, reading all the field's
-   * bits, keeps {@code rerank} documents for the exact float stage. With a shorter
-   * nested level, a first asymmetric stage reads only its sign plane ({@code nested[0] / 8} bytes
-   * per document) and keeps {@link #FIRST_STAGE_FACTOR} times that many; then, on unrotated one-bit
-   * fields, the asymmetric stage on the longest level keeps {@code rerank} for the
-   * float stage, and on rotated or multi-bit fields all the first stage's survivors go to the exact
-   * float stage.
+   * The funnel used when a query gives none.
+   *
+   * <p>With one nested level (or a query no longer than the first): an asymmetric code stage on
+   * the longest level the query covers, reading all the field's bits, keeps {@code rerank}
+   * documents for the exact float stage.
+   *
+   * <p>With shorter nested levels, a first asymmetric stage scans the sign plane of the longest
+   * level of at most {@value #FIRST_STAGE_MAX_DIMS} dims (at most 16 bytes per document) and keeps
+   * {@link #FIRST_STAGE_FACTOR} times {@code rerank}. Then an asymmetric stage on the longest
+   * level keeps {@code rerank} for the exact stage: on unrotated one-bit fields (one sign plane per
+   * level per survivor) and on multi-bit fields whose segment has the survivor block (each
+   * survivor's whole code in one read). On rotated one-bit fields (after a rotation the tail's sign
+   * bits are noise) and multi-bit segments without the block (their planes lie in separate blocks
+   * per survivor), all the first stage's survivors go to the exact float stage.
    *
    * <p>Chosen by measurement on 60,594 real bge-small-en-v1.5 vectors (384 dims, 1,000 queries,
-   * recall@10 against exact float search; see {@code src/bench/funnel-defaults.md}): without rotation,
-   * asymmetric on all 384 sign bits keeping 300 reaches 0.995 (keeping 100: 0.967; symmetric
-   * hamming needs 1,000 for 0.994); with pca, the 64-dim sign plane keeping 4,800 then exact floats
-   * reach 0.992 with 1 or 4 bits, where an asymmetric stage over all 384 dims in between loses
-   * recall with 1 bit (0.960) and time with 4 bits (its 16 code blocks per survivor: 2.1 vs 1.4 ms
-   * per query in-process).
+   * recall@10 against exact float search) and on 1M mixes of them (see {@code
+   * src/bench/funnel-defaults.md}): without rotation, asymmetric on all 384 sign bits keeping 300
+   * reaches 0.995 on 60k (keeping 100: 0.967; symmetric hamming needs 1,000 for 0.994); with pca and
+   * 4 bits, the 64-dim sign plane keeping 4,800 then exact floats reach 0.992 on 60k but 0.931 on
+   * 1M (20,000: 0.983), the 128-dim sign plane 0.998 on 60k and keeping 10,000 0.994 on 1M.
    *
    * @param nestedDims the field's stored nested levels, ascending
    * @param queryDims the query's length: the field's dims or one of its nested dims
    * @param rerank candidates the exact float stage scores ({@link #rerankCandidates})
    * @param fieldBits bits per dimension the field stores
    * @param rotated whether the segment's codes are in a learned rotation ({@code pca})
+   * @param survivorBlock whether the segment stores each document's whole code in one place
    */
   public static Funnel defaultFor(
-      int[] nestedDims, int queryDims, int k, int rerank, int fieldBits, boolean rotated) {
+      int[] nestedDims, int queryDims, int k, int rerank, int fieldBits, boolean rotated, boolean survivorBlock) {
     int longestLevel = -1;
+    int firstLevel = -1;
     for (int level : nestedDims) {
       if (level <= queryDims) {
         longestLevel = level;
       }
     }
+    for (int level : nestedDims) {
+      if (level < longestLevel && (firstLevel < 0 || level <= FIRST_STAGE_MAX_DIMS)) {
+        firstLevel = level;
+      }
+    }
     List<FunnelStage> stages = new ArrayList<>();
     if (longestLevel > 0) {
-      if (nestedDims[0] < longestLevel) {
+      if (firstLevel > 0) {
         long firstKeep = Math.min(Integer.MAX_VALUE, (long) rerank * FIRST_STAGE_FACTOR);
         int signPlaneOnly = fieldBits > 1 ? 1 : 0;
-        stages.add(new FunnelStage(nestedDims[0], FunnelMetric.ASYMMETRIC, (int) firstKeep, signPlaneOnly));
+        stages.add(new FunnelStage(firstLevel, FunnelMetric.ASYMMETRIC, (int) firstKeep, signPlaneOnly));
       }
-      // After a rotation the long level's tail sign bits are noise, and more bit planes lie in
-      // separate blocks per survivor: exact floats, contiguous per document, rank better and read
-      // faster then. Unrotated one-bit codes still rank the survivors cheaply.
-      boolean floatsAfterFirstStage = nestedDims[0] < longestLevel && (rotated || fieldBits > 1);
-      if (floatsAfterFirstStage == false) {
+      boolean codesRankSurvivors = fieldBits > 1 ? survivorBlock : rotated == false;
+      if (firstLevel < 0 || codesRankSurvivors) {
         stages.add(new FunnelStage(longestLevel, FunnelMetric.ASYMMETRIC, rerank));
       }
     }
     stages.add(new FunnelStage(queryDims, FunnelMetric.FLOAT, k));
     return new Funnel(stages);
   }
+
+  /** The longest first stage the default funnel scans: 128 sign bits, 16 bytes per document. */
+  static final int FIRST_STAGE_MAX_DIMS = 128;
 
   /**
    * Candidates entering the exact float stage of a segment of {@code segmentDocs} documents:

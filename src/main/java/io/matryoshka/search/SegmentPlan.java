@@ -30,14 +30,21 @@ public record SegmentPlan(int queryDims, Funnel funnel, TaskExecutor executor) {
    * @param nestedDims the segment's nested levels, ascending, the last the field's dims
    * @param fieldBits bits per dimension the segment's codes hold
    * @param rotated whether the codes are in a learned rotation
+   * @param survivorBlock whether the segment stores each document's whole code in one place
    */
   public static SegmentPlan resolve(
-      KnnSearchStrategy strategy, int k, int segmentDocs, int[] nestedDims, int fieldBits, boolean rotated) {
+      KnnSearchStrategy strategy,
+      int k,
+      int segmentDocs,
+      int[] nestedDims,
+      int fieldBits,
+      boolean rotated,
+      boolean survivorBlock) {
     int fieldDims = nestedDims[nestedDims.length - 1];
     FunnelSearchStrategy funnel = funnelStrategy(strategy);
     if (funnel == null) {
       int rerank = Funnel.foreignQueryRerank(k, segmentDocs);
-      return new SegmentPlan(fieldDims, Funnel.defaultFor(nestedDims, fieldDims, k, rerank, fieldBits, rotated), null);
+      return new SegmentPlan(fieldDims, Funnel.defaultFor(nestedDims, fieldDims, k, rerank, fieldBits, rotated, survivorBlock), null);
     }
     if (funnel.needsValidation(nestedDims, fieldBits)) {
       FunnelSearchStrategy.validate(funnel.queryDims(), funnel.funnel(), nestedDims, fieldBits, rotated);
@@ -51,7 +58,7 @@ public record SegmentPlan(int queryDims, Funnel funnel, TaskExecutor executor) {
     int rerank = Funnel.rerankCandidates(k, funnel.oversample(), segmentDocs);
     return new SegmentPlan(
         funnel.queryDims(),
-        Funnel.defaultFor(nestedDims, funnel.queryDims(), k, rerank, fieldBits, rotated),
+        Funnel.defaultFor(nestedDims, funnel.queryDims(), k, rerank, fieldBits, rotated, survivorBlock),
         funnel.executor());
   }
 

@@ -118,7 +118,7 @@ public final class FunnelRecall {
    */
   static List<Funnel> rotatedFunnels(int[] nested, int dims, int bits, int segmentDocs) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, segmentDocs), bits, true));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, segmentDocs), bits, true, true));
     for (int first : new int[] {nested[0], nested[1]}) {
       for (int keep : new int[] {2000, 5000, 10000}) {
         for (int second : new int[] {nested[nested.length - 2], dims}) {
@@ -141,7 +141,7 @@ public final class FunnelRecall {
 
   static List<Funnel> funnels(int[] nested, int dims, int bits, int segmentDocs) {
     List<Funnel> out = new ArrayList<>();
-    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, segmentDocs), bits, false));
+    out.add(Funnel.defaultFor(nested, dims, 10, Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, segmentDocs), bits, false, true));
     for (FunnelMetric metric : new FunnelMetric[] {FunnelMetric.HAMMING, FunnelMetric.ASYMMETRIC}) {
       if (bits > 1 && metric == FunnelMetric.HAMMING) {
         continue;

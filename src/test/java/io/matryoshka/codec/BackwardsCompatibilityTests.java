@@ -79,7 +79,7 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
           new FieldSpec("mip_1bit", VectorSimilarityFunction.MAXIMUM_INNER_PRODUCT, new int[] {64}, 1, Rotation.NONE));
 
   /** Format versions with a committed index; append one per bump of VERSION_CURRENT. */
-  static final int[] VERSIONS = {0};
+  static final int[] VERSIONS = {0, 1};
 
   public void testCurrentVersionHasACommittedIndex() {
     assertEquals(
@@ -98,8 +98,9 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
         LeafReader leaf = reader.leaves().get(0).reader();
         assertEquals(DOCS, leaf.maxDoc());
         for (FieldSpec spec : FIELDS) {
-          float[][] vectors = vectors(spec);
-          checkVectors(leaf, spec, vectors);
+          // Codes and search are checked against the stored vectors, once those are checked
+          // against the regenerated ones.
+          float[][] vectors = checkVectors(leaf, spec, vectors(spec));
           checkCodes(leaf, spec, vectors);
           checkSearch(new IndexSearcher(reader), spec, vectors);
         }
@@ -107,13 +108,21 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
     }
   }
 
-  private static void checkVectors(LeafReader leaf, FieldSpec spec, float[][] expected) throws IOException {
+  /**
+   * The stored vectors equal the regenerated ones: bit for bit, except where the generator
+   * normalised (dot_product), whose last bit depends on the JVM's vectorization of the sum.
+   */
+  private static float[][] checkVectors(LeafReader leaf, FieldSpec spec, float[][] expected) throws IOException {
     FloatVectorValues values = leaf.getFloatVectorValues(spec.name());
     assertEquals(spec.name(), DOCS, values.size());
+    float delta = spec.similarity() == VectorSimilarityFunction.DOT_PRODUCT ? 1e-6f : 0f;
+    float[][] stored = new float[DOCS][];
     for (int ord = 0; ord < DOCS; ord++) {
       assertEquals(spec.name() + " doc " + ord, ord, values.ordToDoc(ord));
-      assertArrayEquals(spec.name() + " doc " + ord, expected[ord], values.vectorValue(ord), 0f);
+      stored[ord] = values.vectorValue(ord).clone();
+      assertArrayEquals(spec.name() + " doc " + ord, expected[ord], stored[ord], delta);
     }
+    return stored;
   }
 
   /** Every stored bit plane and corrective equals what the stored centroid and rotation give. */
@@ -134,24 +143,36 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
         planes[level][plane] = codes.planeInput(level, plane);
       }
     }
+    // Without rotation the codes are recomputed bit for bit. A rotation's dot products are summed
+    // by the Vector API, whose rounding can differ between the JIT's tiers in the last bit, so a
+    // coordinate within rounding of a quantization step may flip: allow one bit in a thousand
+    // (a wrongly read rotation or layout flips about half of them).
+    boolean exactBits = spec.rotation() == Rotation.NONE;
+    long bitsCompared = 0;
+    long bitsDiffering = 0;
     for (int ord = 0; ord < DOCS; ord++) {
       float[] terms = binarizer.quantize(binarizer.transform(vectors[ord], true), layout.bits(), expected);
       for (int level = 0; level < layout.levels(); level++) {
         int words = layout.wordsPerPlane(level);
         for (int plane = 0; plane < layout.bits(); plane++) {
           for (int w = 0; w < words; w++) {
-            assertEquals(
-                spec.name() + " doc " + ord + " level " + level + " plane " + plane,
-                expected[level][plane * words + w],
-                planes[level][plane].readLong());
+            long stored = planes[level][plane].readLong();
+            long recomputed = expected[level][plane * words + w];
+            if (exactBits) {
+              assertEquals(spec.name() + " doc " + ord + " level " + level + " plane " + plane, recomputed, stored);
+            }
+            bitsCompared += Long.SIZE;
+            bitsDiffering += Long.bitCount(stored ^ recomputed);
           }
         }
       }
       if (correctives != null) {
-        assertEquals(spec.name() + " lower of " + ord, terms[0], Float.intBitsToFloat(correctives.readInt()), 0f);
-        assertEquals(spec.name() + " step of " + ord, terms[1], Float.intBitsToFloat(correctives.readInt()), 0f);
+        float tolerance = exactBits ? 0f : 1e-5f * Math.abs(terms[0]);
+        assertEquals(spec.name() + " lower of " + ord, terms[0], Float.intBitsToFloat(correctives.readInt()), tolerance);
+        assertEquals(spec.name() + " step of " + ord, terms[1], Float.intBitsToFloat(correctives.readInt()), tolerance);
       }
     }
+    assertTrue(spec.name() + ": " + bitsDiffering + " of " + bitsCompared + " code bits differ", bitsDiffering * 1000 <= bitsCompared);
   }
 
   /**

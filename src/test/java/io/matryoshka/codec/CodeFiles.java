@@ -38,7 +38,16 @@ public final class CodeFiles {
       float[] centroid,
       long[] levelOffsets,
       long correctivesOffset,
-      long rotationOffset) {}
+      long rotationOffset,
+      long survivorOffset) {}
+
+  /** The similarity ids as the format's javadoc lists them (independent of the reader's list). */
+  private static final VectorSimilarityFunction[] SIMILARITY_IDS = {
+    VectorSimilarityFunction.EUCLIDEAN,
+    VectorSimilarityFunction.DOT_PRODUCT,
+    VectorSimilarityFunction.COSINE,
+    VectorSimilarityFunction.MAXIMUM_INNER_PRODUCT
+  };
 
   public static SegmentReader segmentReader(LeafReader leaf) {
     return (SegmentReader) FilterLeafReader.unwrap(leaf);
@@ -63,7 +72,12 @@ public final class CodeFiles {
     String name = fileWithExtension(segment, MatryoshkaVectorsFormat.META_EXTENSION);
     List<FieldMeta> fields = new ArrayList<>();
     try (ChecksumIndexInput in = dir.openChecksumInput(name)) {
-      CodecUtil.checkHeader(in, MatryoshkaVectorsFormat.META_CODEC_NAME, 0, 0);
+      int version =
+          CodecUtil.checkHeader(
+              in,
+              MatryoshkaVectorsFormat.META_CODEC_NAME,
+              MatryoshkaVectorsFormat.VERSION_START,
+              MatryoshkaVectorsFormat.VERSION_CURRENT);
       byte[] id = new byte[16];
       in.readBytes(id, 0, id.length);
       if (Arrays.equals(id, segment.getSegmentInfo().info.getId()) == false) {
@@ -72,7 +86,7 @@ public final class CodeFiles {
       int suffixLength = in.readByte() & 0xFF;
       in.skipBytes(suffixLength);
       for (int number = in.readInt(); number != -1; number = in.readInt()) {
-        VectorSimilarityFunction similarity = VectorSimilarityFunction.values()[in.readInt()];
+        VectorSimilarityFunction similarity = SIMILARITY_IDS[in.readInt()];
         int dims = in.readVInt();
         int count = in.readVInt();
         int levels = in.readVInt();
@@ -86,6 +100,7 @@ public final class CodeFiles {
         long[] offsets = null;
         long correctives = -1;
         long rotationOffset = -1;
+        long survivorOffset = -1;
         if (count > 0) {
           centroid = new float[dims];
           for (int i = 0; i < dims; i++) {
@@ -97,10 +112,24 @@ public final class CodeFiles {
           }
           correctives = in.readVLong();
           rotationOffset = in.readVLong();
+          if (version >= 1) {
+            survivorOffset = in.readVLong();
+          }
         }
         fields.add(
             new FieldMeta(
-                number, similarity, dims, count, nested, bits, rotation, centroid, offsets, correctives, rotationOffset));
+                number,
+                similarity,
+                dims,
+                count,
+                nested,
+                bits,
+                rotation,
+                centroid,
+                offsets,
+                correctives,
+                rotationOffset,
+                survivorOffset));
       }
       CodecUtil.checkFooter(in);
     }

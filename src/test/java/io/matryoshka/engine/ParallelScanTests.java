@@ -59,7 +59,7 @@ public class ParallelScanTests extends LuceneTestCase {
               FloatVectorValues floats = leaf.getFloatVectorValues("v");
               List<Funnel> funnels =
                   List.of(
-                      Funnel.defaultFor(nested, DIMS, 10, 300, bits, rotation != Rotation.NONE),
+                      Funnel.defaultFor(nested, DIMS, 10, 300, bits, rotation != Rotation.NONE, true),
                       new Funnel(List.of(new FunnelStage(DIMS, FunnelMetric.HAMMING, 500, 1), new FunnelStage(DIMS, FunnelMetric.FLOAT, 10))),
                       // all planes in the first stage: the float-estimate path
                       new Funnel(List.of(new FunnelStage(32, FunnelMetric.ASYMMETRIC, 700), new FunnelStage(DIMS, FunnelMetric.FLOAT, 10))));

@@ -147,7 +147,7 @@ public class RealEmbeddingsRecallTests extends LuceneTestCase {
       queries = io.matryoshka.bench.SyntheticVectors.generate(100, 256, 2);
       truth = bruteForce(docs, queries);
       int[] nested = {32, 64, 128, 256};
-      Funnel noneDefault = Funnel.defaultFor(nested, 256, K, Funnel.rerankCandidates(K, Funnel.DEFAULT_OVERSAMPLE, 4000), 1, false);
+      Funnel noneDefault = Funnel.defaultFor(nested, 256, K, Funnel.rerankCandidates(K, Funnel.DEFAULT_OVERSAMPLE, 4000), 1, false, false);
       double none = recall(new MatryoshkaVectorsFormat(nested, 1, Rotation.NONE), null, 1, 256);
       double pca = recall(new MatryoshkaVectorsFormat(nested, 1, Rotation.PCA), noneDefault, 1, 256);
       // Measured 0.783 vs 0.735: 40 tight synthetic clusters of 100 make one-bit codes of their
