@@ -165,8 +165,8 @@ public final class EndToEndBench {
           --load-only        read the data (and ground truth), print the heap it takes, and exit (no node)
           --hot-threads plugin|all|none   save the node's hot threads under two-client load (default plugin)
           --index-warmup 50000   docs bulk-loaded into a throwaway index before the first system (JIT warm-up; 0: none)
-          --wait-quiet S     before each system's queries, wait up to S seconds until other processes use < 0.15 cores
-                             (a shared machine); each system records the other processes' CPU during its queries
+          --wait-quiet S     before each indexing, paired round and throughput run, wait up to S seconds until other processes
+                             use < 0.15 cores (a shared machine); each records the other processes' CPU meanwhile
           --attempts 3       repeat a system's indexing / its throughput run while other processes used > 0.2 cores meanwhile
           --keep-indices     do not delete each index after measuring it
           --label TEXT       dataset label in the report;  --command TEXT  the command line to record
@@ -473,6 +473,9 @@ public final class EndToEndBench {
             String label = measured ? "measured round " + (m + 1) + "/" + options.rounds : "warm-up round " + (round + 1) + "/" + options.warmupRounds;
             Map<String, Object> info = new LinkedHashMap<>();
             info.put("round", label);
+            if (options.waitQuietSeconds > 0) {
+                info.put("waited_for_quiet_s", round(Machine.waitQuiet(0.15, options.waitQuietSeconds), 1));
+            }
             info.put("load_average_before", Machine.loadAverage());
             double othersBefore = Machine.othersCpuSeconds();
             long roundStart = System.nanoTime();
