@@ -214,7 +214,7 @@ public final class EndToEndBench {
         List<BenchSystem> skipped = BenchSystem.all().stream().filter(s -> systems.stream().noneMatch(c -> c.name.equals(s.name))).toList();
         System.err.printf("[bench] %s: %,d docs x %d dims, %,d queries, k=%d; systems %s%s%n", data.name, data.docs.length, data.dims(),
             data.queries.length, o.k, systems.stream().map(s -> s.name).toList(), skipped.isEmpty() ? ""
-                : "; left out " + skipped.stream().map(s -> s.name).toList() + (o.estimateSample > 0 ? " (indexing time estimated at the end)" : ""));
+                : "; left out " + skipped.stream().map(s -> s.name).toList() + (o.estimateSample > 0 ? " (indexing time estimated first)" : ""));
         if (o.loadOnly) {
             Runtime rt = Runtime.getRuntime();
             System.gc();
@@ -295,6 +295,10 @@ public final class EndToEndBench {
                 deleteQuietly(warm.index());
                 settings.put("indexing_warmup_docs", docs);
             }
+            if (skipped.isEmpty() == false) {
+                // first, so that whoever left them out sees what they would cost before the long part starts
+                report.put("skipped_systems", estimateSkipped(skipped));
+            }
             List<Map<String, Object>> results = new ArrayList<>();
             report.put("systems", results);
             Map<BenchSystem, Map<String, Object>> bySystem = new LinkedHashMap<>();
@@ -351,9 +355,6 @@ public final class EndToEndBench {
                 deleteQuietly(FLOOR_INDEX);
             }
             goalRatios(results);
-            if (skipped.isEmpty() == false) {
-                report.put("skipped_systems", estimateSkipped(skipped));
-            }
             report.put("finished", Instant.now().toString());
             report.put("load_average_at_end", Machine.loadAverage());
             BenchReport.write(report, options.out);
