@@ -104,6 +104,9 @@ final class BenchReport {
                 if (k.get("estimated_index_and_merge_s") != null) {
                     sb.append(String.format(Locale.ROOT, "%,.1f s for %,d documents -> about %,.0f s for all (%s)", num(k.get("sample_index_and_merge_s")),
                         ((Number) k.get("sample_documents")).intValue(), num(k.get("estimated_index_and_merge_s")), k.get("scaling")));
+                    if (k.get("note") != null) {
+                        sb.append("; ").append(k.get("note"));
+                    }
                 } else {
                     sb.append(k.get("estimate") != null ? k.get("estimate") : "estimate failed: " + k.get("estimate_error"));
                 }

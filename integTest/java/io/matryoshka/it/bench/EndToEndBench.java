@@ -297,7 +297,7 @@ public final class EndToEndBench {
             }
             if (skipped.isEmpty() == false) {
                 // first, so that whoever left them out sees what they would cost before the long part starts
-                report.put("skipped_systems", estimateSkipped(skipped));
+                report.put("skipped_systems", estimateSkipped(skipped, systems));
             }
             List<Map<String, Object>> results = new ArrayList<>();
             report.put("systems", results);
@@ -641,8 +641,14 @@ public final class EndToEndBench {
      * For systems left out of the run: index a sample of the documents, time it, and extrapolate to all of them
      * (n log n for HNSW graphs, linear otherwise). A rough guide to what running them would cost, not a result.
      */
-    private List<Map<String, Object>> estimateSkipped(List<BenchSystem> skipped) {
+    private List<Map<String, Object>> estimateSkipped(List<BenchSystem> skipped, List<BenchSystem> chosen) {
         int n = data.docs.length;
+        // systems that differ only in their queries (mv_os10 = mv_default's mapping) index the same: one estimate each mapping
+        Map<Map<String, Object>, String> measuredMapping = new LinkedHashMap<>();
+        for (BenchSystem c : chosen) {
+            measuredMapping.putIfAbsent(c.properties(data.dims()), c.name);
+        }
+        Map<Map<String, Object>, Map<String, Object>> estimated = new LinkedHashMap<>();
         int sample = Math.min(options.estimateSample, n / 2);
         List<Map<String, Object>> out = new ArrayList<>();
         if (options.estimateSample > 0 && sample >= 1000) {
@@ -652,6 +658,25 @@ public final class EndToEndBench {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", system.name);
             m.put("description", system.description);
+            Map<String, Object> mapping = system.properties(data.dims());
+            if (measuredMapping.containsKey(mapping)) {
+                m.put("estimate", "same mapping as " + measuredMapping.get(mapping) + ": its indexing time in this run applies");
+                System.err.printf("[bench] skipped %s: same mapping as %s, which is measured%n", system.name, measuredMapping.get(mapping));
+                out.add(m);
+                continue;
+            }
+            if (estimated.containsKey(mapping)) {
+                Map<String, Object> twin = estimated.get(mapping);
+                twin.forEach((key, value) -> {
+                    if (key.equals("name") == false && key.equals("description") == false) {
+                        m.put(key, value);
+                    }
+                });
+                m.put("note", "same mapping as " + twin.get("name") + ", estimated once for both");
+                System.err.printf("[bench] skipped %s: same mapping as %s (estimate above)%n", system.name, twin.get("name"));
+                out.add(m);
+                continue;
+            }
             if (options.estimateSample <= 0 || sample < 1000) {
                 m.put("estimate", "none (--estimate-skipped " + options.estimateSample + ", " + n + " documents)");
                 System.err.printf("[bench] skipped %s: no estimate%n", system.name);
@@ -669,8 +694,9 @@ public final class EndToEndBench {
                 m.put("scaling", graph ? "n log n (HNSW graph)" : "linear");
                 m.put("estimated_index_and_merge_s", round(t * scale, 0));
                 m.put("note", "extrapolated from a sample; larger indexes also outgrow the CPU caches, so expect more");
-                System.err.printf("[bench] skipped %s: index + merge of %,d docs took %.1fs -> about %.0fs (%.0f min) for %,d docs (%s)%n", system.name,
-                    sample, t, t * scale, t * scale / 60, n, m.get("scaling"));
+                System.err.printf("[bench] skipped %s: index + merge of %,d docs took %.1fs -> about %.0fs%s for %,d docs (%s)%n", system.name,
+                    sample, t, t * scale, t * scale >= 120 ? String.format(" (%.0f min)", t * scale / 60) : "", n, m.get("scaling"));
+                estimated.put(mapping, m);
             } catch (Exception e) {
                 m.put("estimate_error", e.getMessage());
             } finally {
