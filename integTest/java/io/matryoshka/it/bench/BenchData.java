@@ -54,8 +54,8 @@ final class BenchData {
     static BenchData fromFiles(String name, Path docsFile, Path queriesFile, Path gtFile, int maxDocs, int maxQueries, Path cacheDir)
         throws IOException {
         System.err.println("[bench] reading " + docsFile + " and " + queriesFile);
-        float[][] docs = Fvecs.readFvecs(docsFile, maxDocs);
-        float[][] queries = Fvecs.readFvecs(queriesFile, maxQueries);
+        float[][] docs = readFvecs(docsFile, maxDocs);
+        float[][] queries = readFvecs(queriesFile, maxQueries);
         long fileRows = Files.size(docsFile) / (4L * (docs[0].length + 1));
         normalise(docs);
         normalise(queries);
@@ -195,6 +195,51 @@ final class BenchData {
         int t = hi[a];
         hi[a] = hi[b];
         hi[b] = t;
+    }
+
+    /**
+     * Reads up to {@code maxRows} rows of a TEXMEX .fvecs file in 8 MB chunks: the heap holds the vectors
+     * ({@code rows x dims x 4} bytes, 1.5 GB for 1M x 384) and not also the file, which may exceed 2 GB.
+     */
+    static float[][] readFvecs(Path path, int maxRows) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(path)) {
+            ByteBuffer head = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(head, 0);
+            int dims = head.getInt(0);
+            long rowBytes = 4L * (dims + 1);
+            if (dims <= 0 || ch.size() % rowBytes != 0) {
+                throw new IOException(path + ": " + ch.size() + " bytes is not a whole number of " + dims + "-dim rows");
+            }
+            int rows = (int) Math.min(maxRows, ch.size() / rowBytes);
+            float[][] out = new float[rows][];
+            int rowsPerChunk = (int) Math.max(1, (8L << 20) / rowBytes);
+            ByteBuffer buf = ByteBuffer.allocateDirect((int) (rowsPerChunk * rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
+            try (Progress progress = new Progress("read " + path.getFileName(), rows)) {
+                for (int r = 0; r < rows; ) {
+                    int n = Math.min(rowsPerChunk, rows - r);
+                    buf.clear().limit((int) (n * rowBytes));
+                    long pos = r * rowBytes;
+                    while (buf.hasRemaining()) {
+                        if (ch.read(buf, pos + buf.position()) < 0) {
+                            throw new IOException(path + ": truncated at row " + r);
+                        }
+                    }
+                    buf.flip();
+                    for (int i = 0; i < n; i++, r++) {
+                        int length = buf.getInt();
+                        if (length != dims) {
+                            throw new IOException(path + ": row " + r + " has " + length + " dims, expected " + dims);
+                        }
+                        float[] v = new float[dims];
+                        buf.asFloatBuffer().get(v);
+                        buf.position(buf.position() + 4 * dims);
+                        out[r] = v;
+                    }
+                    progress.add(n);
+                }
+            }
+            return out;
+        }
     }
 
     private static void normalise(float[][] vectors) {

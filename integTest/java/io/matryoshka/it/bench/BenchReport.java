@@ -52,23 +52,66 @@ final class BenchReport {
             sb.append(", at end ").append(report.get("load_average_at_end"));
         }
         sb.append(". Commit ").append(machine.get("git_commit")).append(".\n\nCommand: `").append(report.get("command")).append("`\n\n");
-        sb.append("| system | recall@").append(settings.get("k")).append(" | p50 ms | p99 ms | floor p50 ms | p50 - floor ms | q/s, 2 clients |")
-            .append(" index + merge s | store B/doc | vector field B/doc |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        Map<String, Object> protocol = (Map<String, Object>) report.get("protocol");
+        Map<String, Object> floorAll = (Map<String, Object>) report.get("request_floor");
+        if (protocol != null) {
+            sb.append("Protocol: ").append(protocol.get("order")).append(". Paired latency: ").append(protocol.get("warmup_rounds"))
+                .append(" warm-up round(s), then ").append(protocol.get("measured_rounds")).append(" measured rounds; ")
+                .append(protocol.get("rotation")).append(". Latency: ").append(protocol.get("latency")).append(". Request floor: ")
+                .append(protocol.get("request_floor"));
+            if (floorAll != null && floorAll.get("p50_ms") != null) {
+                sb.append(String.format(Locale.ROOT, ": p50 %.3f ms, p90 %.3f ms, p99 %.3f ms (p50 per measured round %s)", num(floorAll.get("p50_ms")),
+                    num(floorAll.get("p90_ms")), num(floorAll.get("p99_ms")), floorAll.get("p50_ms_per_measured_round")));
+            }
+            sb.append(". p50 - floor: ").append(protocol.get("p50_above_floor")).append(". Ratios: ").append(protocol.get("goal_ratios"))
+                .append(". Recall: ").append(protocol.get("recall")).append(".\n\n");
+        }
+        sb.append("| system | recall@").append(settings.get("k")).append(" | p50 ms | p90 ms | p99 ms | p50 - floor ms | paired median - floor ms |")
+            .append(" / hnsw | / bbq_hnsw | p50 per round | q/s, 2 clients | index + merge s | store B/doc | vector field B/doc |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
         for (Map<String, Object> s : systems(report)) {
             if (s.get("error") != null) {
                 sb.append("| ").append(s.get("name")).append(" | failed: ").append(String.valueOf(s.get("error")).replace('|', '/').replace('\n', ' '))
-                    .append(" |||||||||\n");
+                    .append(" |||||||||||||\n");
                 continue;
             }
-            Map<String, Object> lat = (Map<String, Object>) s.get("latency");
-            Map<String, Object> floor = (Map<String, Object>) s.get("request_floor");
-            Map<String, Object> idx = (Map<String, Object>) s.get("indexing");
-            Map<String, Object> disk = (Map<String, Object>) s.get("disk");
-            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f | %.0f | %s |%n", s.get("name"),
-                num(s.get("recall_at_k")), num(lat.get("p50_ms")), num(lat.get("p99_ms")), num(floor.get("p50_ms")),
-                num(s.get("search_above_floor_p50_ms")), num(s.get("throughput_2_clients_qps")), num(idx.get("total_s")),
-                num(disk.get("store_bytes_per_doc")), vectorFieldBytes(disk)));
+            // a partial report (written after each phase) may lack the later phases' entries
+            Map<String, Object> lat = s.get("latency") instanceof Map<?, ?> m0 ? (Map<String, Object>) m0 : Map.of();
+            Map<String, Object> idx = s.get("indexing") instanceof Map<?, ?> m1 ? (Map<String, Object>) m1 : Map.of();
+            Map<String, Object> disk = s.get("disk") instanceof Map<?, ?> m2 ? (Map<String, Object>) m2 : Map.of();
+            Map<String, Object> ratios = s.get("goal_ratios") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %.3f | %.3f | %.3f | %.3f | %s | %s | %s | %s | %.0f | %.1f | %.0f | %s |%n", s.get("name"),
+                num(s.get("recall_at_k")), num(lat.get("p50_ms")), num(lat.get("p90_ms")), num(lat.get("p99_ms")), num(s.get("search_above_floor_p50_ms")),
+                fmt(s.get("paired_median_above_floor_ms"), "%.3f"), fmt(ratios.get("p50_above_floor_vs_es_hnsw"), "%.2f"),
+                fmt(ratios.get("p50_above_floor_vs_es_bbq_hnsw"), "%.2f"), lat.get("p50_ms_per_measured_round"),
+                num(s.get("throughput_2_clients_qps")), num(idx.get("total_s")), num(disk.get("store_bytes_per_doc")), vectorFieldBytes(disk)));
+        }
+        sb.append("\n/ hnsw, / bbq_hnsw: the system's p50 - floor divided by that of es_hnsw, es_bbq_hnsw in this run (empty: not in the run,"
+            + " or at or below the floor).\n");
+        List<Map<String, Object>> rounds = (List<Map<String, Object>>) report.get("paired_rounds");
+        if (rounds != null) {
+            sb.append("\n| paired round | seconds | other processes, cores | load average before |\n|---|---:|---:|---|\n");
+            for (Map<String, Object> r : rounds) {
+                sb.append(String.format(Locale.ROOT, "| %s | %.1f | %.3f | %s |%n", r.get("round"), num(r.get("seconds")), num(r.get("other_processes_cores")),
+                    r.get("load_average_before")));
+            }
+        }
+        List<Map<String, Object>> skipped = (List<Map<String, Object>>) report.get("skipped_systems");
+        if (skipped != null) {
+            sb.append("\nLeft out of this run (indexing time estimated from a sample, not measured):\n\n");
+            for (Map<String, Object> k : skipped) {
+                sb.append("- `").append(k.get("name")).append("`: ");
+                if (k.get("estimated_index_and_merge_s") != null) {
+                    sb.append(String.format(Locale.ROOT, "%,.1f s for %,d documents -> about %,.0f s for all (%s)", num(k.get("sample_index_and_merge_s")),
+                        ((Number) k.get("sample_documents")).intValue(), num(k.get("estimated_index_and_merge_s")), k.get("scaling")));
+                    if (k.get("note") != null) {
+                        sb.append("; ").append(k.get("note"));
+                    }
+                } else {
+                    sb.append(k.get("estimate") != null ? k.get("estimate") : "estimate failed: " + k.get("estimate_error"));
+                }
+                sb.append('\n');
+            }
         }
         sb.append("\nWhere the time goes: the search profile API on the first 200 queries (mean ms per query; profiling adds overhead,"
             + " so the client wall time here is above the p50 above). kNN dfs = Elasticsearch's `knn` section; query phase = queries with their"
@@ -89,14 +132,16 @@ final class BenchReport {
         for (Map<String, Object> s : systems(report)) {
             sb.append("- `").append(s.get("name")).append("`: ").append(s.get("description")).append('\n');
         }
-        sb.append("\nLatency: ").append(settings.get("latency")).append(". Throughput: ").append(settings.get("throughput"))
+        sb.append("\nThroughput: ").append(protocol == null ? "" : protocol.get("throughput"))
             .append(". Indexing: bulk (").append(settings.get("bulk_docs_per_request")).append(" docs per request, ")
             .append(settings.get("bulk_client_threads")).append(" client threads, refresh_interval -1) + refresh + force-merge to one segment.")
             .append(" Disk: the shard's store size (no _source, no compound files) / documents; vector field bytes from the _disk_usage API.")
             .append(" Per-file sizes and the exact requests are in results.json.\n");
-        sb.append("\nOther processes on the machine (cores of CPU they used while each system's queries ran): ");
+        sb.append("\nOther processes on the machine (cores of CPU they used while each system was indexed / during its throughput run): ");
         for (Map<String, Object> s : systems(report)) {
-            sb.append(s.get("name")).append(' ').append(s.get("other_processes_cores_during_queries")).append("; ");
+            Map<String, Object> idx = (Map<String, Object>) s.get("indexing");
+            sb.append(s.get("name")).append(' ').append(idx == null ? null : idx.get("other_processes_cores")).append(" / ")
+                .append(s.get("other_processes_cores_during_throughput")).append("; ");
         }
         sb.setLength(sb.length() - 2);
         sb.append(".\n");
@@ -121,6 +166,10 @@ final class BenchReport {
         return any ? String.format(Locale.ROOT, "%.0f", sum) : "n/a";
     }
 
+    private static String fmt(Object o, String format) {
+        return o instanceof Number n ? String.format(Locale.ROOT, format, n.doubleValue()) : "";
+    }
+
     private static double num(Object o) {
         return o instanceof Number n ? n.doubleValue() : Double.NaN;
     }
@@ -130,24 +179,24 @@ final class BenchReport {
         XYChart chart = new XYChartBuilder().width(1100).height(700)
             .title("recall@" + ((Map<String, Object>) report.get("settings")).get("k") + " vs p50 latency: " + ds.get("name") + " ("
                 + String.format(Locale.ROOT, "%,d", ((Number) ds.get("documents")).intValue()) + " docs x " + ds.get("dims") + " d, one client)")
-            .xAxisTitle("p50 latency, ms (log scale; dashed: request floor, match_all)").yAxisTitle("recall@k").build();
+            .xAxisTitle("p50 latency, ms (log scale; dashed: request floor, ids query in the same rotation)").yAxisTitle("recall@k").build();
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setXAxisLogarithmic(true);
         chart.getStyler().setMarkerSize(11);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         chart.getStyler().setAnnotationTextFontColor(Color.DARK_GRAY);
-        double minX = Double.MAX_VALUE, maxX = 0, minY = 1, floorP50 = Double.NaN;
+        double minX = Double.MAX_VALUE, maxX = 0, minY = 1;
+        Map<String, Object> floorAll = (Map<String, Object>) report.get("request_floor");
+        double floorP50 = floorAll == null ? Double.NaN : num(floorAll.get("p50_ms"));
         int plotted = 0;
         List<Object[]> labels = new java.util.ArrayList<>();
         for (Map<String, Object> s : systems(report)) {
-            if (s.get("error") != null) {
+            if (s.get("error") != null || s.get("latency") == null) {
                 continue;
             }
             double x = num(((Map<String, Object>) s.get("latency")).get("p50_ms"));
             double y = num(s.get("recall_at_k"));
-            double f = num(((Map<String, Object>) s.get("request_floor")).get("p50_ms"));
-            floorP50 = Double.isNaN(floorP50) ? f : Math.min(floorP50, f);
             XYSeries series = chart.addSeries(s.get("name") + String.format(Locale.ROOT, " (%.3f, %.2f ms)", y, x), new double[] { x }, new double[] { y });
             boolean plugin = "plugin".equals(s.get("family"));
             series.setMarker(plugin ? SeriesMarkers.DIAMOND : SeriesMarkers.CIRCLE);

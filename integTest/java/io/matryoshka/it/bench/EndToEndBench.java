@@ -31,10 +31,12 @@ import java.util.stream.Stream;
 /**
  * End-to-end benchmark: starts one real node with this plugin (the integration harness), loads the same
  * vectors into one index per system (this plugin's {@code matryoshka_vector} in a few settings, and
- * Elasticsearch's own {@code dense_vector} options), and measures for each: recall@k against the exact float
- * top k, latency (p50/p99, one client), throughput (two clients), indexing time (bulk + refresh + force-merge to
- * one segment), disk bytes per document, and the request floor (a {@code match_all} of the same size, measured
- * the same way). Writes {@code results.json}, {@code results.md} and {@code recall_vs_p50.png}.
+ * Elasticsearch's own {@code dense_vector} options), and measures for each: indexing time (bulk + refresh +
+ * force-merge to one segment, one system at a time), disk bytes per document, then, with every index built,
+ * paired latency rounds (one client; each query goes to every system and to the request floor, an {@code ids}
+ * query on a small index of the same node, in a rotating order), recall@k against the exact float top k, and
+ * last, one system at a time, throughput (two clients) and the search profile. Writes {@code results.json},
+ * {@code results.md} and {@code recall_vs_p50.png}.
  *
  * <p>Run it with {@code ./mvnw -Pe2e-bench verify -Dbench.args="..."} (see src/bench/results/README.md); the
  * harness's system properties ({@code tests.es.home} etc.) come from the profile.
@@ -57,7 +59,10 @@ public final class EndToEndBench {
         int k = 10;
         int batch = 500;
         int loadThreads = 2;
-        int warmupPasses = 1;
+        int warmupRounds = 1;
+        int rounds = 2;
+        int estimateSample = 20_000;
+        boolean loadOnly;
         String hotThreads = "plugin";
         boolean keepIndices;
         String label;
@@ -88,7 +93,9 @@ public final class EndToEndBench {
                     case "--k" -> o.k = Integer.parseInt(need(a, v));
                     case "--batch" -> o.batch = Integer.parseInt(need(a, v));
                     case "--load-threads" -> o.loadThreads = Integer.parseInt(need(a, v));
-                    case "--warmup-passes" -> o.warmupPasses = Integer.parseInt(need(a, v));
+                    case "--warmup", "--warmup-passes" -> o.warmupRounds = Integer.parseInt(need(a, v));
+                    case "--rounds" -> o.rounds = Integer.parseInt(need(a, v));
+                    case "--estimate-skipped" -> o.estimateSample = Integer.parseInt(need(a, v).replace("_", ""));
                     case "--hot-threads" -> o.hotThreads = need(a, v);
                     case "--label" -> o.label = need(a, v);
                     case "--command" -> o.command = need(a, v);
@@ -98,6 +105,10 @@ public final class EndToEndBench {
                     case "--index-warmup" -> o.indexWarmup = Integer.parseInt(need(a, v).replace("_", ""));
                     case "--keep-indices" -> {
                         o.keepIndices = true;
+                        continue;
+                    }
+                    case "--load-only" -> {
+                        o.loadOnly = true;
                         continue;
                     }
                     case "--help", "-h" -> {
@@ -120,6 +131,9 @@ public final class EndToEndBench {
             if (o.docs != null && o.queries == null) {
                 throw new IllegalArgumentException("--docs needs --queries");
             }
+            if (o.rounds < 1 || o.warmupRounds < 0) {
+                throw new IllegalArgumentException("--rounds must be at least 1, --warmup at least 0");
+            }
             return o;
         }
 
@@ -139,16 +153,21 @@ public final class EndToEndBench {
             --synthetic N [--dims 768] [--seed 42]    built-in clustered, decaying-spectrum, normalised vectors
           --num-queries Q    queries to use (default: all in the file; 1000 for synthetic)
           --max-docs N       use the first N documents (ground truth is then recomputed)
-          --systems LIST     comma-separated names, or all | es | mv (default all): es_flat, es_hnsw, es_int8_hnsw,
-                             es_bbq_hnsw, es_bbq_flat, es_bit256_then_float, mv_default, mv_os10, mv_os100, mv_pca4, mv_pca4_os10
+          --systems LIST     comma-separated names or groups all | es | mv, a leading - removes (e.g. all,-es_hnsw,-es_flat;
+                             default all): es_flat, es_hnsw, es_int8_hnsw, es_bbq_hnsw, es_bbq_flat, es_bit256_then_float,
+                             mv_default, mv_os10, mv_os100, mv_pca4, mv_pca4_os10
+          --estimate-skipped 20000   for each system left out by --systems, index this many documents (at most half of
+                             them) and print an extrapolated indexing time for all (0: no estimate)
           --out DIR          results folder (default target/e2e-bench/<dataset>)
           --heap 4g          node heap;  --k 10;  --batch 500 (docs per bulk);  --load-threads 2
-          --warmup-passes 1  passes over all queries before measuring
+          --warmup 1         paired warm-up rounds (every query to every system, not measured)
+          --rounds 2         paired measured rounds: every query to every system and the request floor, rotating order
+          --load-only        read the data (and ground truth), print the heap it takes, and exit (no node)
           --hot-threads plugin|all|none   save the node's hot threads under two-client load (default plugin)
           --index-warmup 50000   docs bulk-loaded into a throwaway index before the first system (JIT warm-up; 0: none)
-          --wait-quiet S     before each system's queries, wait up to S seconds until other processes use < 0.15 cores
-                             (a shared machine); each system records the other processes' CPU during its queries
-          --attempts 3       repeat a system's indexing / its queries while other processes used > 0.2 cores meanwhile
+          --wait-quiet S     before each indexing, paired round and throughput run, wait up to S seconds until other processes
+                             use < 0.15 cores (a shared machine); each records the other processes' CPU meanwhile
+          --attempts 3       repeat a system's indexing / its throughput run while other processes used > 0.2 cores meanwhile
           --keep-indices     do not delete each index after measuring it
           --label TEXT       dataset label in the report;  --command TEXT  the command line to record
           --cluster-name e2e-bench   the harness cluster (its folder target/it/<name> is wiped at start)
@@ -192,36 +211,59 @@ public final class EndToEndBench {
         }
         Files.createDirectories(o.out);
         List<BenchSystem> systems = select(o.systems);
-        System.err.printf("[bench] %s: %,d docs x %d dims, %,d queries, k=%d; systems %s%n", data.name, data.docs.length, data.dims(),
-            data.queries.length, o.k, systems.stream().map(s -> s.name).toList());
+        List<BenchSystem> skipped = BenchSystem.all().stream().filter(s -> systems.stream().noneMatch(c -> c.name.equals(s.name))).toList();
+        System.err.printf("[bench] %s: %,d docs x %d dims, %,d queries, k=%d; systems %s%s%n", data.name, data.docs.length, data.dims(),
+            data.queries.length, o.k, systems.stream().map(s -> s.name).toList(), skipped.isEmpty() ? ""
+                : "; left out " + skipped.stream().map(s -> s.name).toList() + (o.estimateSample > 0 ? " (indexing time estimated first)" : ""));
+        if (o.loadOnly) {
+            Runtime rt = Runtime.getRuntime();
+            System.gc();
+            System.err.printf("[bench] --load-only: data loaded; heap used %,d MB of max %,d MB%n", (rt.totalMemory() - rt.freeMemory()) >> 20,
+                rt.maxMemory() >> 20);
+            return o.out;
+        }
         ElasticsearchCluster cluster = ElasticsearchCluster.singleNode(o.clusterName).heap(o.heap).build();
         cluster.start();
         try {
             EndToEndBench bench = new EndToEndBench(o, data, cluster);
-            bench.execute(systems);
+            bench.execute(systems, skipped);
         } finally {
             cluster.stop();
         }
         return o.out;
     }
 
+    /** Names and groups (all, es, mv) in the order given; a leading {@code -} removes. Report order: as given. */
     static List<BenchSystem> select(String spec) {
         List<BenchSystem> all = BenchSystem.all();
-        if (spec.equals("all")) {
-            return all;
-        }
-        if (spec.equals("es") || spec.equals("mv")) {
-            return all.stream().filter(s -> s.name.startsWith(spec + "_")).toList();
-        }
         List<BenchSystem> chosen = new ArrayList<>();
-        for (String name : spec.split(",")) {
-            chosen.add(all.stream().filter(s -> s.name.equals(name.trim())).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("no system " + name + "; known: " + all.stream().map(s -> s.name).toList())));
+        if (spec.trim().startsWith("-")) { // only removals: from all
+            chosen.addAll(all);
+        }
+        for (String item : spec.split(",")) {
+            item = item.trim();
+            boolean remove = item.startsWith("-");
+            String name = remove ? item.substring(1) : item;
+            List<BenchSystem> matched = switch (name) {
+                case "all" -> all;
+                case "es", "mv" -> all.stream().filter(s -> s.name.startsWith(name + "_")).toList();
+                default -> List.of(all.stream().filter(s -> s.name.equals(name)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no system " + name + "; known: " + all.stream().map(s -> s.name).toList())));
+            };
+            for (BenchSystem s : matched) {
+                chosen.removeIf(c -> c.name.equals(s.name));
+                if (remove == false) {
+                    chosen.add(s);
+                }
+            }
+        }
+        if (chosen.isEmpty()) {
+            throw new IllegalArgumentException("--systems " + spec + " selects no system");
         }
         return chosen;
     }
 
-    private void execute(List<BenchSystem> systems) throws Exception {
+    private void execute(List<BenchSystem> systems, List<BenchSystem> skipped) throws Exception {
         client = RestClient.builder(new HttpHost("127.0.0.1", cluster.node(0).httpPort(), "http"))
             .setRequestConfigCallback(c -> c.setConnectTimeout(10_000).setSocketTimeout(4 * 3600_000))
             .build();
@@ -239,11 +281,8 @@ public final class EndToEndBench {
             settings.put("replicas", 0);
             settings.put("bulk_docs_per_request", options.batch);
             settings.put("bulk_client_threads", options.loadThreads);
-            settings.put("warmup_passes", options.warmupPasses);
-            settings.put("latency", "one client thread, each query once after the warm-up, client-side wall time of the whole search"
-                + " (request, response, parsing the hit ids); the request floor is a match_all of the same size on the same index");
-            settings.put("throughput", "two client threads sharing the node's 2 cores with it, each query twice");
             report.put("settings", settings);
+            report.put("protocol", protocol(systems.size()));
             if (options.indexWarmup > 0) {
                 // the node's JIT has not seen bulk indexing yet: the first measured system would pay for it
                 int docs = Math.min(options.indexWarmup, data.docs.length);
@@ -256,23 +295,66 @@ public final class EndToEndBench {
                 deleteQuietly(warm.index());
                 settings.put("indexing_warmup_docs", docs);
             }
+            if (skipped.isEmpty() == false) {
+                // first, so that whoever left them out sees what they would cost before the long part starts
+                report.put("skipped_systems", estimateSkipped(skipped, systems));
+            }
             List<Map<String, Object>> results = new ArrayList<>();
             report.put("systems", results);
+            Map<BenchSystem, Map<String, Object>> bySystem = new LinkedHashMap<>();
+
+            // ---- phase 1: indexing, one system at a time; every index stays for the paired rounds
+            List<BenchSystem> built = new ArrayList<>();
             for (BenchSystem system : systems) {
-                System.err.printf("%n[bench] ===== %s: %s%n", system.name, system.description);
-                Map<String, Object> r;
-                try {
-                    r = measure(system);
-                } catch (Exception | AssertionError e) {
-                    System.err.println("[bench] " + system.name + " FAILED: " + e);
-                    r = system.describe(data.dims());
-                    r.put("error", String.valueOf(e.getMessage()));
-                    deleteQuietly(system.index());
-                }
+                System.err.printf("%n[bench] ===== indexing %s: %s%n", system.name, system.description);
+                Map<String, Object> r = system.describe(data.dims());
                 results.add(r);
-                // partial results survive an interrupted run
+                bySystem.put(system, r);
+                try {
+                    build(system, r);
+                    built.add(system);
+                } catch (Exception | AssertionError e) {
+                    fail(system, r, "indexing", e);
+                }
+                BenchReport.write(report, options.out); // partial results survive an interrupted run
+            }
+
+            // ---- phase 2: paired latency rounds over every built system and the request floor
+            Object[][] prepared = new Object[systems.size()][];
+            for (BenchSystem system : built) {
+                Object[] p = new Object[data.queries.length];
+                for (int q = 0; q < p.length; q++) {
+                    p[q] = system.prepare(data.queries[q], options.k);
+                }
+                prepared[systems.indexOf(system)] = p;
+            }
+            System.err.printf("%n[bench] ===== paired latency: %d warm-up + %d measured rounds over %d systems + the request floor%n",
+                options.warmupRounds, options.rounds, built.size());
+            report.put("request_floor", buildFloorIndex());
+            pairedRounds(built, systems, prepared, bySystem, report);
+            BenchReport.write(report, options.out);
+
+            // ---- phase 3: throughput (two clients), search profile, hot threads: one system at a time
+            for (BenchSystem system : built) {
+                Map<String, Object> r = bySystem.get(system);
+                if (r.get("error") != null) {
+                    continue;
+                }
+                System.err.printf("%n[bench] ===== throughput %s%n", system.name);
+                try {
+                    throughputPhase(system, prepared[systems.indexOf(system)], r);
+                } catch (Exception | AssertionError e) {
+                    fail(system, r, "throughput", e);
+                }
                 BenchReport.write(report, options.out);
             }
+            if (options.keepIndices == false) {
+                for (BenchSystem system : systems) {
+                    deleteQuietly(system.index());
+                }
+                deleteQuietly(FLOOR_INDEX);
+            }
+            goalRatios(results);
             report.put("finished", Instant.now().toString());
             report.put("load_average_at_end", Machine.loadAverage());
             BenchReport.write(report, options.out);
@@ -281,14 +363,44 @@ public final class EndToEndBench {
         }
     }
 
-    private Map<String, Object> measure(BenchSystem system) throws Exception {
-        Map<String, Object> r = system.describe(data.dims());
+    private Map<String, Object> protocol(int systemCount) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("order", "phase 1: every system's index is built (bulk + refresh + force-merge, timed), one system at a time, and kept;"
+            + " phase 2: paired latency rounds over all built systems and the request floor; phase 3: throughput (two clients), search"
+            + " profile and hot threads, one system at a time, after the paired rounds");
+        p.put("warmup_rounds", options.warmupRounds);
+        p.put("measured_rounds", options.rounds);
+        p.put("rotation", "in every round each query goes to every system and to the request floor in turn, one request at a time"
+            + " (one client thread); with the " + (systemCount + 1) + " entries (systems in report order, the floor last), query i starts"
+            + " at entry i mod " + (systemCount + 1) + " and continues in order, wrapping");
+        p.put("latency", "client-side wall time of the whole search (HTTP request, response, parsing the hit ids); p50/p90/p99 over"
+            + " every query of every measured round (queries x rounds samples per system)");
+        p.put("request_floor", "an ids query (one id, size 10, _source false) on the index " + FLOOR_INDEX + " of the same node (" + FLOOR_DOCS
+            + " empty documents, one segment), sent in the same rotation as a pseudo-system, so it drifts with the host like the systems");
+        p.put("p50_above_floor", "a system's p50 minus the floor's p50 (both pooled over the measured rounds); also the median over"
+            + " (query, round) of the system's time minus the floor's time for the same query in the same round");
+        p.put("goal_ratios", "p50_above_floor of the system divided by es_hnsw's and by es_bbq_hnsw's (from the same run)");
+        p.put("recall", "recall@k of the first measured round against the dataset's exact top k");
+        p.put("indexing", "one system at a time, before the paired rounds: bulk + refresh + force-merge to one segment, wall time");
+        p.put("throughput", "one system at a time, after the paired rounds: two client threads sharing the machine's cores with the node,"
+            + " each query twice, total / wall time");
+        return p;
+    }
+
+    private void fail(BenchSystem system, Map<String, Object> r, String phase, Throwable e) {
+        System.err.println("[bench] " + system.name + " FAILED in " + phase + ": " + e);
+        r.put("error", phase + ": " + e.getMessage());
+        deleteQuietly(system.index());
+    }
+
+    /** Phase 1 for one system: indexing (repeated while the machine was busy), document count, disk, plugin stats. */
+    private void build(BenchSystem system, Map<String, Object> r) throws Exception {
         String index = system.index();
-        // indexing and queries are each repeated (up to --attempts) while other processes took more than
-        // CONTAMINATED cores of CPU meanwhile; every attempt's contamination is recorded
+        // indexing is repeated (up to --attempts) while other processes took more than CONTAMINATED cores meanwhile;
+        // every attempt's contamination is recorded
         List<Object> indexingAttempts = new ArrayList<>();
         for (int attempt = 1; ; attempt++) {
-            Map<String, Object> indexing = index(system, index);
+            Map<String, Object> indexing = index(system, index, data.docs.length);
             indexingAttempts.add(indexing.get("other_processes_cores"));
             r.put("indexing", indexing);
             if (clean(indexing) || attempt >= options.attempts) {
@@ -309,32 +421,290 @@ public final class EndToEndBench {
                 r.put("matryoshka_stats_error", e.getMessage());
             }
         }
+    }
 
-        // ---- queries
-        Object[] prepared = new Object[data.queries.length];
-        for (int q = 0; q < prepared.length; q++) {
-            prepared[q] = system.prepare(data.queries[q], options.k);
+    static final String FLOOR_INDEX = "bench-floor";
+    static final int FLOOR_DOCS = 1000;
+
+    /** The request floor's index: FLOOR_DOCS empty documents, one segment. */
+    private Map<String, Object> buildFloorIndex() throws IOException {
+        deleteQuietly(FLOOR_INDEX);
+        Json.call(client, "PUT", "/" + FLOOR_INDEX, Map.of("settings", Map.of("index", Map.of("number_of_shards", 1, "number_of_replicas", 0,
+            "refresh_interval", "-1")), "mappings", Map.of("_source", Map.of("enabled", false))));
+        StringBuilder sb = new StringBuilder();
+        for (int d = 0; d < FLOOR_DOCS; d++) {
+            sb.append("{\"index\":{\"_id\":\"").append(d).append("\"}}\n{}\n");
         }
-        String floorBody = BenchSystem.searchPrefix(options.k) + "\"query\":{\"match_all\":{}}}";
-        List<Object> queryAttempts = new ArrayList<>();
+        Request request = new Request("POST", "/" + FLOOR_INDEX + "/_bulk");
+        request.addParameter("filter_path", "errors");
+        request.setEntity(new NStringEntity(sb.toString(), ContentType.create("application/x-ndjson", StandardCharsets.UTF_8)));
+        client.performRequest(request);
+        Json.call(client, "POST", "/" + FLOOR_INDEX + "/_refresh", null);
+        Json.call(client, "POST", "/" + FLOOR_INDEX + "/_forcemerge?max_num_segments=1", null);
+        Json.call(client, "POST", "/" + FLOOR_INDEX + "/_refresh", null);
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("index", FLOOR_INDEX);
+        f.put("documents", FLOOR_DOCS);
+        f.put("request_example", floorBody(0));
+        return f;
+    }
+
+    private String floorBody(int query) {
+        return BenchSystem.searchPrefix(options.k) + "\"query\":{\"ids\":{\"values\":[\"" + (query % FLOOR_DOCS) + "\"]}}}";
+    }
+
+    /**
+     * Phase 2: {@code warmupRounds + rounds} rounds; in each, query i goes to every entry (the built systems in
+     * report order, then the floor) starting at entry i mod entries. A system whose search fails leaves the
+     * rotation (its slot stays, so the others' order does not change) and is marked failed.
+     */
+    private void pairedRounds(List<BenchSystem> built, List<BenchSystem> all, Object[][] prepared, Map<BenchSystem, Map<String, Object>> bySystem,
+        Map<String, Object> report) {
+        int entries = built.size() + 1, floorEntry = built.size(), queries = data.queries.length;
+        int totalRounds = options.warmupRounds + options.rounds;
+        long[][][] nanos = new long[entries][options.rounds][queries];
+        int[][] answered = new int[entries][options.rounds];
+        double[][] recallSum = new double[built.size()][options.rounds];
+        int[] fewerThanK = new int[built.size()];
+        boolean[] failed = new boolean[entries];
+        List<Map<String, Object>> roundsInfo = new ArrayList<>();
+        for (int round = 0; round < totalRounds; round++) {
+            boolean measured = round >= options.warmupRounds;
+            int m = round - options.warmupRounds;
+            String label = measured ? "measured round " + (m + 1) + "/" + options.rounds : "warm-up round " + (round + 1) + "/" + options.warmupRounds;
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("round", label);
+            if (options.waitQuietSeconds > 0) {
+                info.put("waited_for_quiet_s", round(Machine.waitQuiet(0.15, options.waitQuietSeconds), 1));
+            }
+            info.put("load_average_before", Machine.loadAverage());
+            double othersBefore = Machine.othersCpuSeconds();
+            long roundStart = System.nanoTime();
+            try (Progress p = new Progress(label, (long) queries * entries)) {
+                for (int q = 0; q < queries; q++) {
+                    for (int j = 0; j < entries; j++) {
+                        int e = (q + j) % entries;
+                        p.step();
+                        if (failed[e]) {
+                            continue;
+                        }
+                        try {
+                            long s = System.nanoTime();
+                            List<String> ids = e == floorEntry ? BenchSystem.hitIds(BenchSystem.post(client, "/" + FLOOR_INDEX + "/_search",
+                                floorBody(q))) : built.get(e).search(client, prepared[all.indexOf(built.get(e))][q]);
+                            long t = System.nanoTime() - s;
+                            if (measured) {
+                                nanos[e][m][q] = t;
+                                answered[e][m]++;
+                                if (e != floorEntry) {
+                                    recallSum[e][m] += recall(ids, data.groundTruth[q], options.k);
+                                    if (m == 0 && ids.size() < options.k) {
+                                        fewerThanK[e]++;
+                                    }
+                                }
+                            }
+                        } catch (Exception ex) {
+                            failed[e] = true;
+                            String what = e == floorEntry ? "request floor" : built.get(e).name;
+                            System.err.println("\n[bench] " + what + " FAILED in " + label + ", query " + q + ": " + ex);
+                            if (e == floorEntry) {
+                                report.put("request_floor_error", label + ", query " + q + ": " + ex.getMessage());
+                            } else {
+                                bySystem.get(built.get(e)).put("error", "paired latency, " + label + ", query " + q + ": " + ex.getMessage());
+                            }
+                        }
+                    }
+                }
+            }
+            double seconds = (System.nanoTime() - roundStart) / 1e9;
+            info.put("seconds", round(seconds, 1));
+            info.put("other_processes_cores", round((Machine.othersCpuSeconds() - othersBefore) / seconds, 3));
+            roundsInfo.add(info);
+            System.err.printf("[bench] %s: %.1fs, other processes used %.2f cores meanwhile%n", label, seconds, info.get("other_processes_cores"));
+        }
+        report.put("paired_rounds", roundsInfo);
+
+        // the floor first: every system's p50 above it
+        Map<String, Object> floor = latencyStats(nanos[floorEntry], answered[floorEntry]);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> floorReport = (Map<String, Object>) report.get("request_floor");
+        floorReport.putAll(floor);
+        double floorP50 = ((Number) floor.get("p50_ms")).doubleValue();
+        System.err.printf("[bench] request floor (ids query): p50 %.3f ms, p99 %.3f ms%n", floorP50, floor.get("p99_ms"));
+        for (int e = 0; e < built.size(); e++) {
+            BenchSystem system = built.get(e);
+            Map<String, Object> r = bySystem.get(system);
+            Map<String, Object> lat = latencyStats(nanos[e], answered[e]);
+            r.put("latency", lat);
+            r.put("queries_per_measured_round", lat.remove("queries_per_measured_round"));
+            List<Double> recallPerRound = new ArrayList<>();
+            for (int m = 0; m < options.rounds; m++) {
+                recallPerRound.add(answered[e][m] == 0 ? null : round(recallSum[e][m] / answered[e][m], 4));
+            }
+            r.put("recall_at_k", recallPerRound.get(0));
+            r.put("recall_at_k_per_measured_round", recallPerRound);
+            r.put("queries_with_fewer_than_k_hits", fewerThanK[e]);
+            double p50 = ((Number) lat.get("p50_ms")).doubleValue();
+            r.put("search_above_floor_p50_ms", round(p50 - floorP50, 3));
+            // paired: the same query in the same round, this system minus the floor
+            List<Long> diffs = new ArrayList<>();
+            for (int m = 0; m < options.rounds; m++) {
+                for (int q = 0; q < queries; q++) {
+                    if (nanos[e][m][q] > 0 && nanos[floorEntry][m][q] > 0) {
+                        diffs.add(nanos[e][m][q] - nanos[floorEntry][m][q]);
+                    }
+                }
+            }
+            long[] d = diffs.stream().mapToLong(Long::longValue).toArray();
+            r.put("paired_median_above_floor_ms", d.length == 0 ? null : round(percentiles(d)[0], 3));
+            System.err.printf("[bench] %-22s recall@%d %.4f, p50 %.3f ms, p90 %.3f, p99 %.3f, p50 - floor %.3f ms%n", system.name, options.k,
+                recallPerRound.get(0), p50, lat.get("p90_ms"), lat.get("p99_ms"), p50 - floorP50);
+        }
+    }
+
+    /** p50/p90/p99/mean over every measured round's answered queries, and the p50 of each round. */
+    private Map<String, Object> latencyStats(long[][] nanosByRound, int[] answered) {
+        List<Long> all = new ArrayList<>();
+        List<Double> p50PerRound = new ArrayList<>();
+        List<Integer> perRound = new ArrayList<>();
+        for (int m = 0; m < nanosByRound.length; m++) {
+            long[] round = Arrays.stream(nanosByRound[m]).filter(t -> t > 0).toArray();
+            perRound.add(answered[m]);
+            p50PerRound.add(round.length == 0 ? null : round(percentiles(round)[0], 3));
+            for (long t : round) {
+                all.add(t);
+            }
+        }
+        double[] p = all.isEmpty() ? new double[] { Double.NaN, Double.NaN, Double.NaN, Double.NaN }
+            : percentiles(all.stream().mapToLong(Long::longValue).toArray());
+        Map<String, Object> lat = new LinkedHashMap<>();
+        lat.put("p50_ms", round(p[0], 3));
+        lat.put("p90_ms", round(p[1], 3));
+        lat.put("p99_ms", round(p[2], 3));
+        lat.put("mean_ms", round(p[3], 3));
+        lat.put("samples", all.size());
+        lat.put("p50_ms_per_measured_round", p50PerRound);
+        lat.put("queries_per_measured_round", perRound);
+        return lat;
+    }
+
+    /** The ratios the project's goals use: p50 above the floor divided by es_hnsw's and by es_bbq_hnsw's. */
+    static void goalRatios(List<Map<String, Object>> results) {
+        Map<String, Double> above = new LinkedHashMap<>();
+        for (Map<String, Object> r : results) {
+            if (r.get("error") == null && r.get("search_above_floor_p50_ms") instanceof Number n) {
+                above.put((String) r.get("name"), n.doubleValue());
+            }
+        }
+        for (Map<String, Object> r : results) {
+            Double mine = above.get((String) r.get("name"));
+            if (mine == null) {
+                continue;
+            }
+            Map<String, Object> ratios = new LinkedHashMap<>();
+            for (String base : List.of("es_hnsw", "es_bbq_hnsw")) {
+                Double theirs = above.get(base);
+                // a baseline at or below the floor gives no meaningful ratio
+                ratios.put("p50_above_floor_vs_" + base, theirs == null || theirs <= 0 ? null : round(mine / theirs, 3));
+            }
+            r.put("goal_ratios", ratios);
+        }
+    }
+
+    /** Phase 3 for one system: throughput with two clients (repeated while the machine was busy), profile, hot threads. */
+    private void throughputPhase(BenchSystem system, Object[] prepared, Map<String, Object> r) throws Exception {
+        List<Object> attempts = new ArrayList<>();
         for (int attempt = 1; ; attempt++) {
-            Map<String, Object> q = queries(system, prepared, floorBody);
-            queryAttempts.add(q.get("other_processes_cores_during_queries"));
-            r.putAll(q);
-            if (clean(q.get("other_processes_cores_during_queries")) || attempt >= options.attempts) {
+            if (options.waitQuietSeconds > 0) {
+                r.put("waited_for_quiet_s", round(Machine.waitQuiet(0.15, options.waitQuietSeconds), 1));
+            }
+            double othersBefore = Machine.othersCpuSeconds();
+            long start = System.nanoTime();
+            double qps = throughput(system, prepared, 2, "throughput, 2 clients");
+            double others = (Machine.othersCpuSeconds() - othersBefore) / ((System.nanoTime() - start) / 1e9);
+            attempts.add(round(others, 3));
+            r.put("throughput_2_clients_qps", round(qps, 1));
+            r.put("other_processes_cores_during_throughput", round(others, 3));
+            System.err.printf("[bench] %s: %.0f q/s with 2 clients (other processes used %.2f cores meanwhile)%n", system.name, qps, others);
+            if (clean(others) || attempt >= options.attempts) {
                 break;
             }
-            System.err.printf("[bench] other processes used %.2f cores during the queries: measuring again%n",
-                q.get("other_processes_cores_during_queries"));
         }
-        r.put("query_attempts_other_processes_cores", queryAttempts);
+        r.put("throughput_attempts_other_processes_cores", attempts);
+        r.put("server_profile", profile(system, prepared));
         if (options.hotThreads.equals("all") || options.hotThreads.equals(system.family)) {
             r.put("hot_threads_file", hotThreads(system, prepared));
         }
-        if (options.keepIndices == false) {
-            deleteQuietly(index);
+    }
+
+    /**
+     * For systems left out of the run: index a sample of the documents, time it, and extrapolate to all of them
+     * (n log n for HNSW graphs, linear otherwise). A rough guide to what running them would cost, not a result.
+     */
+    private List<Map<String, Object>> estimateSkipped(List<BenchSystem> skipped, List<BenchSystem> chosen) {
+        int n = data.docs.length;
+        // systems that differ only in their queries (mv_os10 = mv_default's mapping) index the same: one estimate each mapping
+        Map<Map<String, Object>, String> measuredMapping = new LinkedHashMap<>();
+        for (BenchSystem c : chosen) {
+            measuredMapping.putIfAbsent(c.properties(data.dims()), c.name);
         }
-        return r;
+        Map<Map<String, Object>, Map<String, Object>> estimated = new LinkedHashMap<>();
+        int sample = Math.min(options.estimateSample, n / 2);
+        List<Map<String, Object>> out = new ArrayList<>();
+        if (options.estimateSample > 0 && sample >= 1000) {
+            System.err.printf("%n[bench] ===== estimating the indexing time of the systems left out, from %,d of the %,d documents%n", sample, n);
+        }
+        for (BenchSystem system : skipped) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", system.name);
+            m.put("description", system.description);
+            Map<String, Object> mapping = system.properties(data.dims());
+            if (measuredMapping.containsKey(mapping)) {
+                m.put("estimate", "same mapping as " + measuredMapping.get(mapping) + ": its indexing time in this run applies");
+                System.err.printf("[bench] skipped %s: same mapping as %s, which is measured%n", system.name, measuredMapping.get(mapping));
+                out.add(m);
+                continue;
+            }
+            if (estimated.containsKey(mapping)) {
+                Map<String, Object> twin = estimated.get(mapping);
+                twin.forEach((key, value) -> {
+                    if (key.equals("name") == false && key.equals("description") == false) {
+                        m.put(key, value);
+                    }
+                });
+                m.put("note", "same mapping as " + twin.get("name") + ", estimated once for both");
+                System.err.printf("[bench] skipped %s: same mapping as %s (estimate above)%n", system.name, twin.get("name"));
+                out.add(m);
+                continue;
+            }
+            if (options.estimateSample <= 0 || sample < 1000) {
+                m.put("estimate", "none (--estimate-skipped " + options.estimateSample + ", " + n + " documents)");
+                System.err.printf("[bench] skipped %s: no estimate%n", system.name);
+                out.add(m);
+                continue;
+            }
+            String index = system.index() + "-estimate";
+            try {
+                Map<String, Object> indexing = index(system, index, sample);
+                double t = ((Number) indexing.get("total_s")).doubleValue();
+                boolean graph = system.name.contains("hnsw");
+                double scale = (double) n / sample * (graph ? Math.log(n) / Math.log(sample) : 1);
+                m.put("sample_documents", sample);
+                m.put("sample_index_and_merge_s", t);
+                m.put("scaling", graph ? "n log n (HNSW graph)" : "linear");
+                m.put("estimated_index_and_merge_s", round(t * scale, 0));
+                m.put("note", "extrapolated from a sample; larger indexes also outgrow the CPU caches, so expect more");
+                System.err.printf("[bench] skipped %s: index + merge of %,d docs took %.1fs -> about %.0fs%s for %,d docs (%s)%n", system.name,
+                    sample, t, t * scale, t * scale >= 120 ? String.format(" (%.0f min)", t * scale / 60) : "", n, m.get("scaling"));
+                estimated.put(mapping, m);
+            } catch (Exception e) {
+                m.put("estimate_error", e.getMessage());
+            } finally {
+                deleteQuietly(index);
+            }
+            out.add(m);
+        }
+        return out;
     }
 
     static final double CONTAMINATED = 0.2;
@@ -344,8 +714,8 @@ public final class EndToEndBench {
         return v instanceof Number n && n.doubleValue() < CONTAMINATED;
     }
 
-    /** (Re)creates the index and loads it: bulk + refresh + force-merge to one segment, timed. */
-    private Map<String, Object> index(BenchSystem system, String index) throws Exception {
+    /** (Re)creates the index and loads the first {@code docs} documents: bulk + refresh + force-merge to one segment, timed. */
+    private Map<String, Object> index(BenchSystem system, String index, int docs) throws Exception {
         deleteQuietly(index);
         Map<String, Object> indexSettings = new LinkedHashMap<>();
         indexSettings.put("number_of_shards", 1);
@@ -363,7 +733,7 @@ public final class EndToEndBench {
         }
         double othersBeforeIndexing = Machine.othersCpuSeconds();
         long t0 = System.nanoTime();
-        bulkLoad(system, index, data.docs.length);
+        bulkLoad(system, index, docs);
         long t1 = System.nanoTime();
         Json.call(client, "POST", "/" + index + "/_refresh", null);
         long t2 = System.nanoTime();
@@ -381,83 +751,7 @@ public final class EndToEndBench {
         }
         System.err.printf("[bench] indexed in %.1fs (bulk %.1f, refresh %.1f, force-merge %.1f)%n", (t3 - t0) / 1e9, (t1 - t0) / 1e9,
             (t2 - t1) / 1e9, (t3 - t2) / 1e9);
-
         return indexing;
-    }
-
-    /** Latency (one client), request floor, throughput (two clients) and the search profile of one system. */
-    private Map<String, Object> queries(BenchSystem system, Object[] prepared, String floorBody) throws Exception {
-        Map<String, Object> r = new LinkedHashMap<>();
-        String index = system.index();
-        if (options.waitQuietSeconds > 0) {
-            r.put("waited_for_quiet_s", round(Machine.waitQuiet(0.15, options.waitQuietSeconds), 1));
-        }
-        r.put("load_average_before_queries", Machine.loadAverage());
-        double othersBefore = Machine.othersCpuSeconds();
-        long queriesStart = System.nanoTime();
-        for (int pass = 0; pass < options.warmupPasses; pass++) {
-            try (Progress p = new Progress("warm-up " + (pass + 1) + "/" + options.warmupPasses, prepared.length)) {
-                for (Object request : prepared) {
-                    system.search(client, request);
-                    p.step();
-                }
-            }
-        }
-        long[] nanos = new long[prepared.length];
-        double recallSum = 0;
-        int short_ = 0;
-        try (Progress p = new Progress("latency, 1 client", prepared.length)) {
-            for (int q = 0; q < prepared.length; q++) {
-                long s = System.nanoTime();
-                List<String> ids = system.search(client, prepared[q]);
-                nanos[q] = System.nanoTime() - s;
-                recallSum += recall(ids, data.groundTruth[q], options.k);
-                if (ids.size() < options.k) {
-                    short_++;
-                }
-                p.step();
-            }
-        }
-        double[] latency = percentiles(nanos);
-        // the floor: a trivial search with the same size, measured the same way on the same index
-        for (int i = 0; i < Math.min(200, prepared.length); i++) {
-            BenchSystem.post(client, "/" + index + "/_search", floorBody);
-        }
-        long[] floorNanos = new long[prepared.length];
-        try (Progress p = new Progress("request floor (match_all)", prepared.length)) {
-            for (int q = 0; q < prepared.length; q++) {
-                long s = System.nanoTime();
-                BenchSystem.hitIds(BenchSystem.post(client, "/" + index + "/_search", floorBody));
-                floorNanos[q] = System.nanoTime() - s;
-                p.step();
-            }
-        }
-        double[] floor = percentiles(floorNanos);
-        double qps = throughput(system, prepared, 2, "throughput, 2 clients");
-
-        r.put("recall_at_k", round(recallSum / prepared.length, 4));
-        r.put("queries_with_fewer_than_k_hits", short_);
-        Map<String, Object> lat = new LinkedHashMap<>();
-        lat.put("p50_ms", round(latency[0], 3));
-        lat.put("p90_ms", round(latency[1], 3));
-        lat.put("p99_ms", round(latency[2], 3));
-        lat.put("mean_ms", round(latency[3], 3));
-        r.put("latency", lat);
-        Map<String, Object> fl = new LinkedHashMap<>();
-        fl.put("p50_ms", round(floor[0], 3));
-        fl.put("p99_ms", round(floor[2], 3));
-        r.put("request_floor", fl);
-        r.put("search_above_floor_p50_ms", round(latency[0] - floor[0], 3));
-        r.put("throughput_2_clients_qps", round(qps, 1));
-        System.err.printf("[bench] %s: recall@%d %.4f, p50 %.2f ms, p99 %.2f ms (floor p50 %.2f ms), %.0f q/s with 2 clients%n", system.name, options.k,
-            recallSum / prepared.length, latency[0], latency[2], floor[0], qps);
-
-        r.put("server_profile", profile(system, prepared));
-        // other processes' CPU while this system's latency, floor, throughput and profile were measured
-        double others = (Machine.othersCpuSeconds() - othersBefore) / ((System.nanoTime() - queriesStart) / 1e9);
-        r.put("other_processes_cores_during_queries", round(others, 3));
-        System.err.printf("[bench] other processes used %.2f cores meanwhile%n", others);
-        return r;
     }
 
     private void bulkLoad(BenchSystem system, String index, int n) throws Exception {
