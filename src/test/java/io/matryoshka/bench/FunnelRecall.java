@@ -89,11 +89,16 @@ public final class FunnelRecall {
 
   /**
    * Funnels written as in the reports: stages {@code metric@dims->kept} (optionally {@code
-   * metric@dimsx1b->kept} for the sign plane only) separated by {@code ,}, funnels by {@code ;}.
+   * metric@dimsx1b->kept} for the sign plane only) separated by {@code ,}, funnels by {@code ;};
+   * {@code default} for the default funnel the segment resolves (null here).
    */
   static List<Funnel> parseFunnels(String spec) {
     List<Funnel> out = new ArrayList<>();
     for (String funnel : spec.split(";")) {
+      if (funnel.trim().equals("default")) {
+        out.add(null); // the reader's default funnel for the segment
+        continue;
+      }
       List<FunnelStage> stages = new ArrayList<>();
       for (String stage : funnel.trim().split(",")) {
         String[] metricRest = stage.trim().split("@");
@@ -211,6 +216,6 @@ public final class FunnelRecall {
       recall += hits / 10.0;
     }
     Arrays.sort(nanos);
-    System.out.printf(Locale.ROOT, "  %-70s recall@10=%.4f  p50=%.3f ms  p99=%.3f ms%n", funnel, recall / queries.length, nanos[nanos.length / 2] / 1e6, nanos[(int) (nanos.length * 0.99)] / 1e6);
+    System.out.printf(Locale.ROOT, "  %-70s recall@10=%.4f  p50=%.3f ms  p99=%.3f ms%n", funnel == null ? "default" : funnel, recall / queries.length, nanos[nanos.length / 2] / 1e6, nanos[(int) (nanos.length * 0.99)] / 1e6);
   }
 }
