@@ -80,12 +80,13 @@ public class MatryoshkaKnnQueryBuilderTests extends AbstractQueryTestCase<Matryo
 
   private static List<FunnelStage> randomFunnel(int queryDims, int k) {
     List<FunnelStage> stages = new ArrayList<>();
-    int candidates = k * randomIntBetween(1, 100);
+    // Stages strictly narrow; the last (float, keeping k) may keep as many as the one before.
+    int candidates = k + NESTED.length + k * randomIntBetween(0, 100);
     for (int level : NESTED) {
-      if (level <= queryDims && randomBoolean()) {
+      if (level <= queryDims && candidates >= k && randomBoolean()) {
         FunnelMetric metric = randomFrom(FunnelMetric.HAMMING, FunnelMetric.ASYMMETRIC);
         stages.add(new FunnelStage(level, metric, candidates, randomFrom(0, 1, BITS)));
-        candidates = Math.max(k, candidates / randomIntBetween(1, 4));
+        candidates = Math.max(k, candidates / randomIntBetween(2, 4)) - 1;
       }
     }
     stages.add(new FunnelStage(queryDims, FunnelMetric.FLOAT, k));
