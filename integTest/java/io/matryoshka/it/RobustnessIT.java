@@ -34,7 +34,7 @@ import static org.junit.Assert.assertTrue;
  * 400 that names what and where, or within a stated bound. Bounds are loose enough for a loaded
  * 2-core machine and tight enough that exponential or unbounded cost fails (depth 8 of nested
  * filters took 0.53 s before, 11 took 4.7 s, 14 more than 15 s; 40,000 stages ran 42.6 s).
- * Timings go to the test output ({@code target/failsafe-reports}).
+ * Timings are printed as {@code [robustness]} lines.
  */
 public class RobustnessIT {
     private static final int DOCS = 50_000;

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.tests.util.LuceneTestCase;
 import org.elasticsearch.ExceptionsHelper;
@@ -75,9 +76,12 @@ public class ExtremeMagnitudeTests extends ESSingleNodeTestCase {
           .prepareCreate(index)
           .setSettings(Settings.builder().put("index.number_of_shards", 1).put("index.number_of_replicas", 0))
           .setMapping(
-              """
-              {"properties": {"embedding": {"type": "matryoshka_vector", "dims": %d, "similarity": "%s", "nested_dims": [4, 8, 16], "bits": %d}}}"""
-                  .formatted(DIMS, similarity, randomFrom(1, 2, 4)))
+              String.format(
+                  Locale.ROOT,
+                  "{\"properties\": {\"embedding\": {\"type\": \"matryoshka_vector\", \"dims\": %d, \"similarity\": \"%s\", \"nested_dims\": [4, 8, 16], \"bits\": %d}}}",
+                  DIMS,
+                  similarity,
+                  randomFrom(1, 2, 4)))
           .get();
       List<float[]> accepted = new ArrayList<>();
       List<String> acceptedIds = new ArrayList<>();
