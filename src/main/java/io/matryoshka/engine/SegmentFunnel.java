@@ -63,7 +63,10 @@ public final class SegmentFunnel {
               ? rescoreCodes(target, stage, candidates, collector)
               : rescoreFloats(floats, stage, candidates, collector);
     }
-    for (int i = 0; i < candidates.length && collector.earlyTerminated() == false; i++) {
+    for (int i = 0; i < candidates.length; i++) {
+      if ((i & CHECK_EVERY) == 0 && collector.earlyTerminated()) {
+        break;
+      }
       collector.collect(vectors.ordToDoc(candidates[i]), floats.score(candidates[i], queryDims));
     }
   }
@@ -127,7 +130,10 @@ public final class SegmentFunnel {
 
   /**
    * Survivor stages ask the collector whether to stop (timeout, cancellation) once per this many
-   * candidates plus one: often enough to stop within a millisecond, rarely enough to cost nothing.
+   * candidates plus one, and once between stages: often enough to stop within a millisecond,
+   * rarely enough to cost nothing. The first stage asks once per chunk ({@link ChunkVisits}).
+   * {@code MatryoshkaKnnQuery}'s collector answers from the searcher's timeout and cancellation
+   * (Elasticsearch's included), so a stage never runs on past them.
    */
   private static final int CHECK_EVERY = 255;
 }

@@ -48,7 +48,40 @@ public final class FloatPrefixScorer {
       doc = docPrefix;
     }
     float score = similarity.compare(queryPrefix, doc);
-    // A prefix of zeros has no cosine; rank it last instead of poisoning the collector with NaN.
-    return Float.isNaN(score) ? 0f : score;
+    return Float.isFinite(score) ? score : finiteScore(similarity, queryPrefix, doc);
+  }
+
+  /**
+   * The score of two vectors whose float score is not finite: recomputed in double, then kept
+   * finite. Accepted documents and queries never get here on their full length ({@code
+   * VectorChecks} in the mapping layer rejects what would); a nested prefix can (its squares may
+   * underflow to 0 in float under cosine while its dot product does not), and so can documents
+   * indexed before those checks existed. A prefix of zeros has no cosine: it scores 0 and ranks
+   * last; an inner product past the float range scores {@link Float#MAX_VALUE}.
+   */
+  static float finiteScore(VectorSimilarityFunction similarity, float[] query, float[] doc) {
+    double dot = 0;
+    double queryNorm = 0;
+    double docNorm = 0;
+    double squareDistance = 0;
+    for (int i = 0; i < query.length; i++) {
+      double q = query[i];
+      double d = doc[i];
+      dot += q * d;
+      queryNorm += q * q;
+      docNorm += d * d;
+      squareDistance += (q - d) * (q - d);
+    }
+    double score =
+        switch (similarity) {
+          case EUCLIDEAN -> 1 / (1 + squareDistance);
+          case DOT_PRODUCT -> Math.max((1 + dot) / 2, 0);
+          case COSINE -> Math.max((1 + dot / Math.sqrt(queryNorm * docNorm)) / 2, 0);
+          case MAXIMUM_INNER_PRODUCT -> dot < 0 ? 1 / (1 - dot) : dot + 1;
+        };
+    if (Double.isNaN(score)) {
+      return 0f;
+    }
+    return (float) Math.min(score, Float.MAX_VALUE);
   }
 }

@@ -12,6 +12,7 @@ import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.QueryTimeout;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.KnnCollector;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.TaskExecutor;
@@ -20,6 +21,7 @@ import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.search.TopKnnCollector;
 import org.apache.lucene.search.TotalHits;
 import org.apache.lucene.search.knn.KnnCollectorManager;
+import org.apache.lucene.search.knn.KnnSearchStrategy;
 
 /**
  * k nearest neighbours by a Matryoshka funnel. Each segment runs the funnel inside its vectors
@@ -28,10 +30,18 @@ import org.apache.lucene.search.knn.KnnCollectorManager;
  *
  * <p>A query vector may be a nested prefix of the field's vectors: it is zero-padded to the field's
  * length for Lucene's checks, and every score is computed on the prefix alone.
+ *
+ * <p>Cost: the filter is rewritten once, however deeply {@code matryoshka_knn} queries nest in
+ * filters (Lucene's {@code AbstractKnnVectorQuery#rewrite} rewrites a filter twice, so nesting
+ * cost 2^depth searches), and every segment's funnel stops when the {@link SearchCancellation}
+ * says so.
  */
 public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
   private final FunnelSearchStrategy strategy;
   private final float minScore;
+  private final SearchCancellation cancellation;
+  /** The check of the searcher this copy is being rewritten on, or null. */
+  private final QueryTimeout stop;
 
   /**
    * @param field the vector field
@@ -51,6 +61,21 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
       Query filter,
       FunnelSearchStrategy strategy,
       float minScore) {
+    this(field, queryVector, fieldDims, k, filter, strategy, minScore, SearchCancellation.NONE);
+  }
+
+  /**
+   * @param cancellation how to learn, per searcher, that the search must stop
+   */
+  public MatryoshkaKnnQuery(
+      String field,
+      float[] queryVector,
+      int fieldDims,
+      int k,
+      Query filter,
+      FunnelSearchStrategy strategy,
+      float minScore,
+      SearchCancellation cancellation) {
     super(field, padded(queryVector, fieldDims), k, filter, strategy);
     if (strategy.queryDims() != queryVector.length) {
       throw new IllegalArgumentException(
@@ -58,6 +83,41 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     }
     this.strategy = strategy;
     this.minScore = minScore;
+    this.cancellation = Objects.requireNonNull(cancellation);
+    this.stop = null;
+  }
+
+  /** A copy with another filter (already rewritten) or bound to a searcher's check. */
+  private MatryoshkaKnnQuery(MatryoshkaKnnQuery from, Query filter, QueryTimeout stop) {
+    super(from.field, from.target, from.k, filter, from.strategy);
+    this.strategy = from.strategy;
+    this.minScore = from.minScore;
+    this.cancellation = from.cancellation;
+    this.stop = stop;
+  }
+
+  /**
+   * Rewrites the filter to its end first and searches with that: Lucene's rewrite would rewrite
+   * the filter once to test it and again inside a {@code BooleanQuery}, so a filter holding a kNN
+   * query ran it twice per level of nesting. Then searches the segments, each funnel checking the
+   * searcher's {@link SearchCancellation}.
+   */
+  @Override
+  public Query rewrite(IndexSearcher searcher) throws IOException {
+    if (filter != null) {
+      Query rewritten = filter;
+      for (Query next = rewritten.rewrite(searcher); next != rewritten; next = rewritten.rewrite(searcher)) {
+        rewritten = next;
+      }
+      if (rewritten != filter) {
+        return new MatryoshkaKnnQuery(this, rewritten, stop);
+      }
+    }
+    return new MatryoshkaKnnQuery(this, filter, cancellation.forSearcher(searcher)).searchSegments(searcher);
+  }
+
+  private Query searchSegments(IndexSearcher searcher) throws IOException {
+    return super.rewrite(searcher);
   }
 
   private static float[] padded(float[] queryVector, int fieldDims) {
@@ -79,16 +139,33 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
   /**
    * Every segment collects its own k: no optimistic per-segment cut and second pass. The collector
    * carries the strategy with the searcher's executor, so a large segment's first stage can use
-   * the searcher's threads too.
+   * the searcher's threads too, and terminates early when the searcher's check says so (the
+   * funnel asks between stages and every few hundred documents).
    */
   @Override
   protected KnnCollectorManager getKnnCollectorManager(int k, IndexSearcher searcher) {
+    QueryTimeout check = stop;
     TaskExecutor executor = searcher.getTaskExecutor();
-    return (visitedLimit, searchStrategy, context) ->
-        new TopKnnCollector(
-            k,
-            visitedLimit,
-            searchStrategy instanceof FunnelSearchStrategy funnel ? funnel.withExecutor(executor) : searchStrategy);
+    return (visitedLimit, searchStrategy, context) -> {
+      KnnSearchStrategy withExecutor =
+          searchStrategy instanceof FunnelSearchStrategy funnel ? funnel.withExecutor(executor) : searchStrategy;
+      KnnCollector collector = new TopKnnCollector(k, visitedLimit, withExecutor);
+      return check == null ? collector : new StoppingCollector(collector, check);
+    };
+  }
+
+  private static final class StoppingCollector extends KnnCollector.Decorator {
+    private final QueryTimeout check;
+
+    StoppingCollector(KnnCollector in, QueryTimeout check) {
+      super(in);
+      this.check = check;
+    }
+
+    @Override
+    public boolean earlyTerminated() {
+      return check.shouldExit() || super.earlyTerminated();
+    }
   }
 
   /**
@@ -111,7 +188,8 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     long visited = 0;
     TotalHits.Relation relation = TotalHits.Relation.EQUAL_TO;
     for (int doc = acceptIterator.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = acceptIterator.nextDoc()) {
-      if (queryTimeout != null && (visited & 0xFF) == 0 && queryTimeout.shouldExit()) {
+      if ((visited & 0xFF) == 0
+          && ((queryTimeout != null && queryTimeout.shouldExit()) || (stop != null && stop.shouldExit()))) {
         relation = TotalHits.Relation.GREATER_THAN_OR_EQUAL_TO;
         break;
       }

@@ -191,9 +191,10 @@ public class FunnelExactnessTests extends LuceneTestCase {
     switch (random().nextInt(4)) {
       case 0 -> stages.add(new FunnelStage(8, FunnelMetric.ASYMMETRIC, keepAll, 1));
       case 1 -> {
-        stages.add(new FunnelStage(8, FunnelMetric.HAMMING, keepAll, 1));
+        // Stages strictly narrow: keeping one more than all is still keeping all.
+        stages.add(new FunnelStage(8, FunnelMetric.HAMMING, keepAll + 2, 1));
         if (queryDims >= 64) {
-          stages.add(new FunnelStage(64, FunnelMetric.ASYMMETRIC, keepAll));
+          stages.add(new FunnelStage(64, FunnelMetric.ASYMMETRIC, keepAll + 1));
           stages.add(new FunnelStage(64, FunnelMetric.FLOAT, keepAll));
         }
       }

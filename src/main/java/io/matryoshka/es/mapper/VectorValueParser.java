@@ -7,7 +7,8 @@ import org.elasticsearch.xcontent.XContentParser.Token;
 
 /**
  * Reads one document's vector: a JSON array of exactly {@code dims} finite numbers (no numeric
- * strings), not all zero under cosine. Messages name the field; Elasticsearch adds the document.
+ * strings) whose magnitude passes {@link VectorChecks} for the field's similarity. Messages name
+ * the field; Elasticsearch adds the document.
  */
 final class VectorValueParser {
   private VectorValueParser() {}
@@ -20,7 +21,6 @@ final class VectorValueParser {
     }
     float[] vector = new float[dims];
     int count = 0;
-    double squaredNorm = 0;
     for (Token token = parser.nextToken(); token != Token.END_ARRAY; token = parser.nextToken()) {
       if (token != Token.VALUE_NUMBER) {
         throw new IllegalArgumentException(
@@ -38,15 +38,14 @@ final class VectorValueParser {
             "field [" + field + "] of type [matryoshka_vector] needs finite numbers, got [" + value + "] at index [" + count + "]");
       }
       vector[count++] = narrowed;
-      squaredNorm += (double) narrowed * narrowed;
     }
     if (count != dims) {
       throw new IllegalArgumentException(
           "field [" + field + "] of type [matryoshka_vector] has [" + count + "] values but its dims are [" + dims + "]");
     }
-    if (similarity == VectorSimilarity.COSINE && squaredNorm == 0) {
-      throw new IllegalArgumentException(
-          "field [" + field + "] of type [matryoshka_vector]: the [cosine] similarity does not support vectors of zero magnitude");
+    String problem = VectorChecks.problem(vector, similarity);
+    if (problem != null) {
+      throw new IllegalArgumentException("field [" + field + "] of type [matryoshka_vector]: " + problem);
     }
     return vector;
   }

@@ -10,6 +10,7 @@ import io.matryoshka.search.FunnelStage;
 import io.matryoshka.codec.MatryoshkaVectorsFormat;
 import io.matryoshka.es.mapper.MatryoshkaVectorFieldMapper;
 import io.matryoshka.es.mapper.MatryoshkaVectorFieldType;
+import io.matryoshka.es.mapper.VectorChecks;
 import io.matryoshka.quantization.Rotation;
 import io.matryoshka.search.MatryoshkaKnnQuery;
 import java.io.IOException;
@@ -25,13 +26,13 @@ import org.elasticsearch.TransportVersion;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.index.mapper.MappedFieldType;
-import org.elasticsearch.index.mapper.vectors.DenseVectorFieldMapper.VectorSimilarity;
 import org.elasticsearch.index.query.LeafQueryBuilder;
 import org.elasticsearch.index.query.MatchNoneQueryBuilder;
 import org.elasticsearch.index.query.QueryBuilder;
 import org.elasticsearch.index.query.QueryRewriteContext;
 import org.elasticsearch.index.query.SearchExecutionContext;
 import org.elasticsearch.xcontent.ConstructingObjectParser;
+import org.elasticsearch.xcontent.ObjectParser.ValueType;
 import org.elasticsearch.xcontent.ParseField;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
@@ -73,27 +74,54 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
                   (Integer) args[2],
                   args[3] == null ? 0 : (Integer) args[3]));
 
-  @SuppressWarnings("unchecked")
   private static final ConstructingObjectParser<MatryoshkaKnnQueryBuilder, Void> PARSER =
-      new ConstructingObjectParser<>(
-          NAME, false, args -> new MatryoshkaKnnQueryBuilder((String) args[0], toFloatArray((List<Float>) args[1])));
+      new ConstructingObjectParser<>(NAME, false, args -> new MatryoshkaKnnQueryBuilder((String) args[0], (float[]) args[1]));
 
+  // Numbers are strict, as dense_vector documents are: no numeric strings, no 1.5 where an integer
+  // is due (ObjectParser's declareInt would truncate it), a funnel only as an array.
   static {
-    STAGE_PARSER.declareInt(constructorArg(), STAGE_DIMS_FIELD);
+    STAGE_PARSER.declareField(constructorArg(), p -> StrictValues.integer(p, "funnel stage [dims]"), STAGE_DIMS_FIELD, ValueType.VALUE_OBJECT_ARRAY);
     STAGE_PARSER.declareString(constructorArg(), STAGE_METRIC_FIELD);
-    STAGE_PARSER.declareInt(constructorArg(), STAGE_CANDIDATES_FIELD);
-    STAGE_PARSER.declareInt(optionalConstructorArg(), STAGE_BITS_FIELD);
+    STAGE_PARSER.declareField(
+        constructorArg(), p -> StrictValues.integer(p, "funnel stage [candidates]"), STAGE_CANDIDATES_FIELD, ValueType.VALUE_OBJECT_ARRAY);
+    STAGE_PARSER.declareField(
+        optionalConstructorArg(), p -> StrictValues.integer(p, "funnel stage [bits]"), STAGE_BITS_FIELD, ValueType.VALUE_OBJECT_ARRAY);
 
     PARSER.declareString(constructorArg(), FIELD_FIELD);
-    PARSER.declareFloatArray(constructorArg(), QUERY_VECTOR_FIELD);
-    PARSER.declareInt(MatryoshkaKnnQueryBuilder::k, K_FIELD);
-    PARSER.declareObjectArray(MatryoshkaKnnQueryBuilder::funnel, STAGE_PARSER, FUNNEL_FIELD);
-    PARSER.declareFloat(MatryoshkaKnnQueryBuilder::oversample, OVERSAMPLE_FIELD);
+    PARSER.declareField(
+        constructorArg(), p -> StrictValues.vector(p, "[" + NAME + "] [query_vector]", MatryoshkaVectorsFormat.MAX_DIMS), QUERY_VECTOR_FIELD, ValueType.VALUE_OBJECT_ARRAY);
+    PARSER.declareField(MatryoshkaKnnQueryBuilder::k, p -> StrictValues.integer(p, "[" + NAME + "] [k]"), K_FIELD, ValueType.VALUE_OBJECT_ARRAY);
+    PARSER.declareField(MatryoshkaKnnQueryBuilder::funnel, MatryoshkaKnnQueryBuilder::parseFunnel, FUNNEL_FIELD, ValueType.VALUE_OBJECT_ARRAY);
+    PARSER.declareField(
+        MatryoshkaKnnQueryBuilder::oversample, p -> StrictValues.number(p, "[" + NAME + "] [oversample]"), OVERSAMPLE_FIELD, ValueType.VALUE_OBJECT_ARRAY);
     PARSER.declareObject(
         MatryoshkaKnnQueryBuilder::filter, (p, c) -> parseInnerQueryBuilder(p), FILTER_FIELD);
-    PARSER.declareFloat(MatryoshkaKnnQueryBuilder::similarity, SIMILARITY_FIELD);
+    PARSER.declareField(
+        MatryoshkaKnnQueryBuilder::similarity, p -> StrictValues.number(p, "[" + NAME + "] [similarity]"), SIMILARITY_FIELD, ValueType.VALUE_OBJECT_ARRAY);
     PARSER.declareBoolean(MatryoshkaKnnQueryBuilder::exact, EXACT_FIELD);
     declareStandardFields(PARSER);
+  }
+
+  /** A JSON array of stage objects, at most {@link Funnel#MAX_STAGES} (checked while parsing). */
+  private static List<FunnelStage> parseFunnel(XContentParser parser) throws IOException {
+    if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
+      throw new IllegalArgumentException(
+          "[" + NAME + "] [funnel] must be an array of stages, got " + StrictValues.describe(parser));
+    }
+    List<FunnelStage> stages = new ArrayList<>();
+    for (XContentParser.Token token = parser.nextToken(); token != XContentParser.Token.END_ARRAY; token = parser.nextToken()) {
+      if (token != XContentParser.Token.START_OBJECT) {
+        throw new IllegalArgumentException(
+            "[" + NAME + "] [funnel] stage [" + stages.size() + "] must be an object, got " + StrictValues.describe(parser));
+      }
+      try {
+        Funnel.checkStageCount(stages.size() + 1);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("[" + NAME + "] [funnel] has more than " + Funnel.MAX_STAGES + " stages");
+      }
+      stages.add(STAGE_PARSER.apply(parser, null));
+    }
+    return stages;
   }
 
   public static MatryoshkaKnnQueryBuilder fromXContent(XContentParser parser) throws IOException {
@@ -182,6 +210,13 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
   public MatryoshkaKnnQueryBuilder funnel(List<FunnelStage> stages) {
     if (stages != null && stages.isEmpty()) {
       throw new IllegalArgumentException("[" + NAME + "] [funnel] needs at least one stage");
+    }
+    if (stages != null) {
+      try {
+        Funnel.checkStageCount(stages.size());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("[" + NAME + "] " + e.getMessage());
+      }
     }
     this.funnel = stages == null ? null : List.copyOf(stages);
     return this;
@@ -345,8 +380,9 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
     MatryoshkaVectorFieldType field = (MatryoshkaVectorFieldType) mapped;
     int[] nestedDims = field.nestedDims();
     int queryDims = queryVector.length;
-    if (field.similarity() == VectorSimilarity.COSINE && isZero(queryVector)) {
-      throw invalid("the [cosine] similarity does not support a [query_vector] of zero magnitude");
+    String magnitude = VectorChecks.problem(queryVector, field.similarity());
+    if (magnitude != null) {
+      throw invalid("[query_vector]: " + magnitude);
     }
     float effectiveOversample = oversample == null ? Funnel.DEFAULT_OVERSAMPLE : oversample;
     FunnelSearchStrategy strategy;
@@ -364,7 +400,14 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
     float minScore =
         similarity == null ? Float.NEGATIVE_INFINITY : VectorScores.minScore(field.similarity(), similarity);
     return new MatryoshkaKnnQuery(
-        field.vectorFieldName(), queryVector, field.dims(), k, buildFilter(context), strategy, minScore);
+        field.vectorFieldName(),
+        queryVector,
+        field.dims(),
+        k,
+        buildFilter(context),
+        strategy,
+        minScore,
+        SearcherCancellation.INSTANCE);
   }
 
   /** The pre-filter: the request's filter and the alias filter, if any. */
@@ -391,23 +434,6 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
 
   private IllegalArgumentException invalid(String message) {
     return new IllegalArgumentException("[" + NAME + "] query on field [" + fieldName + "]: " + message);
-  }
-
-  private static boolean isZero(float[] vector) {
-    for (float value : vector) {
-      if (value != 0f) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static float[] toFloatArray(List<Float> values) {
-    float[] out = new float[values.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = values.get(i);
-    }
-    return out;
   }
 
   @Override

@@ -3,10 +3,15 @@ package io.matryoshka.es.stats;
 import io.matryoshka.es.mapper.MatryoshkaVectorFieldMapper;
 import io.matryoshka.es.mapper.MatryoshkaVectorFieldType;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.lucene.index.LeafReaderContext;
 import org.elasticsearch.action.ActionListener;
+import org.elasticsearch.action.NoShardAvailableActionException;
+import org.elasticsearch.action.support.DefaultShardOperationFailedException;
+import org.elasticsearch.action.support.TransportActions;
 import org.elasticsearch.action.support.ActionFilters;
 import org.elasticsearch.action.support.broadcast.node.TransportBroadcastByNodeAction;
 import org.elasticsearch.cluster.ClusterState;
@@ -14,6 +19,10 @@ import org.elasticsearch.cluster.block.ClusterBlockException;
 import org.elasticsearch.cluster.block.ClusterBlockLevel;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.project.ProjectResolver;
+import org.elasticsearch.cluster.routing.IndexRoutingTable;
+import org.elasticsearch.cluster.routing.IndexShardRoutingTable;
+import org.elasticsearch.cluster.routing.PlainShardsIterator;
+import org.elasticsearch.cluster.routing.RoutingTable;
 import org.elasticsearch.cluster.routing.ShardRouting;
 import org.elasticsearch.cluster.routing.ShardsIterator;
 import org.elasticsearch.cluster.service.ClusterService;
@@ -30,7 +39,10 @@ import org.elasticsearch.transport.TransportService;
 
 /**
  * Collects {@code matryoshka_vector} field sizes from every active shard copy, one request per node
- * holding copies, and sums them per index and field.
+ * holding copies, and sums them per index and field. A shard with no active copy counts as one
+ * failed shard (with a failure naming it), and so does a copy that cannot answer: Elasticsearch's
+ * broadcast would count either in {@code total} but in neither {@code successful} nor {@code
+ * failed}, so an index whose only shard failed answered {@code failed: 0}.
  */
 public final class TransportMatryoshkaStatsAction
     extends TransportBroadcastByNodeAction<MatryoshkaStatsRequest, MatryoshkaStatsResponse, ShardStats, Void> {
@@ -57,9 +69,26 @@ public final class TransportMatryoshkaStatsAction
     this.projectResolver = projectResolver;
   }
 
+  /** Every active copy, and the primary of each shard that has none (to be counted as failed). */
   @Override
   protected ShardsIterator shards(ClusterState state, MatryoshkaStatsRequest request, String[] concreteIndices) {
-    return state.routingTable(projectResolver.getProjectId()).allShards(concreteIndices);
+    RoutingTable routing = state.routingTable(projectResolver.getProjectId());
+    List<ShardRouting> copies = new ArrayList<>();
+    for (String index : concreteIndices) {
+      IndexRoutingTable table = routing.index(index);
+      if (table == null) {
+        continue;
+      }
+      for (int shard = 0; shard < table.size(); shard++) {
+        IndexShardRoutingTable group = table.shard(shard);
+        if (group.activeShards().isEmpty()) {
+          copies.add(group.primaryShard());
+        } else {
+          copies.addAll(group.activeShards());
+        }
+      }
+    }
+    return new PlainShardsIterator(copies);
   }
 
   @Override
@@ -82,8 +111,22 @@ public final class TransportMatryoshkaStatsAction
   @Override
   protected ResponseFactory<MatryoshkaStatsResponse, ShardStats> getResponseFactory(
       MatryoshkaStatsRequest request, ClusterState clusterState) {
-    return (totalShards, successfulShards, failedShards, results, shardFailures) ->
-        new MatryoshkaStatsResponse(totalShards, successfulShards, failedShards, shardFailures, results);
+    // The copies the broadcast will not send to (unassigned, or on a node that left): failed.
+    List<DefaultShardOperationFailedException> unreachable = new ArrayList<>();
+    for (ShardRouting copy : shards(clusterState, request, resolveConcreteIndexNames(clusterState, request))) {
+      if (copy.currentNodeId() == null || clusterState.nodes().get(copy.currentNodeId()) == null) {
+        unreachable.add(
+            new DefaultShardOperationFailedException(
+                copy.getIndexName(),
+                copy.id(),
+                new NoShardAvailableActionException(copy.shardId(), "no active copy of the shard (" + copy.shortSummary() + ")")));
+      }
+    }
+    return (totalShards, successfulShards, failedShards, results, shardFailures) -> {
+      List<DefaultShardOperationFailedException> failures = new ArrayList<>(shardFailures);
+      failures.addAll(unreachable);
+      return new MatryoshkaStatsResponse(totalShards, successfulShards, failures.size(), failures, results);
+    };
   }
 
   @Override
@@ -98,7 +141,20 @@ public final class TransportMatryoshkaStatsAction
       Task task,
       Void nodeContext,
       ActionListener<ShardStats> listener) {
-    ActionListener.completeWith(listener, () -> shardStats(shardRouting));
+    ActionListener.completeWith(
+        listener,
+        () -> {
+          try {
+            return shardStats(shardRouting);
+          } catch (Exception e) {
+            if (TransportActions.isShardNotAvailableException(e)) {
+              // The broadcast drops these silently; this copy was asked because its shard has no
+              // active copy, so it is a failure to report.
+              throw new IllegalStateException("shard " + shardRouting.shardId() + " is not available: " + e.getMessage(), e);
+            }
+            throw e;
+          }
+        });
   }
 
   private ShardStats shardStats(ShardRouting shardRouting) throws IOException {

@@ -233,6 +233,12 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
     assertDocumentError("cosine", "{\"embedding\": [1, [2], 3]}", "expects numbers");
     assertDocumentError("cosine", "{\"embedding\": 5}", "expects an array of [3] numbers");
     assertDocumentError("cosine", "{\"embedding\": [0, 0, 0]}", "zero magnitude");
+    // Issue #10: magnitudes as Lucene computes them, in float.
+    assertDocumentError("cosine", "{\"embedding\": [1e-30, 1e-30, 1e-30]}", "The [cosine] similarity does not support vectors with zero magnitude.");
+    assertDocumentError("cosine", "{\"embedding\": [3e38, 3e38, 3e38]}", "NaN or Infinite magnitude detected", "Preview of invalid vector: [3.0E38, 3.0E38, 3.0E38]");
+    assertDocumentError("l2_norm", "{\"embedding\": [1e20, 0, 0]}", "NaN or Infinite magnitude detected");
+    assertDocumentError("max_inner_product", "{\"embedding\": [1e19, 0, 0]}", "The [max_inner_product] similarity needs a squared magnitude of at most");
+    assertDocumentError("dot_product", "{\"embedding\": [10, 0, 0]}", "The [dot_product] similarity can only be used with unit-length vectors.");
     assertDocumentError("l2_norm", "{\"embedding\": [[1, 2, 3], [1, 2, 3]]}", "expects numbers");
     // Zero vectors are fine where the similarity has no norm to divide by.
     DocumentMapper l2 = createDocumentMapper(embedding(b -> b.field("dims", 3).field("similarity", "l2_norm")));

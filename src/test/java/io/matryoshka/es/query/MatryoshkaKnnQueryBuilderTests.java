@@ -94,12 +94,13 @@ public class MatryoshkaKnnQueryBuilderTests extends AbstractQueryTestCase<Matryo
 
   private static List<FunnelStage> randomFunnel(int queryDims, int k) {
     List<FunnelStage> stages = new ArrayList<>();
-    int candidates = k * randomIntBetween(1, 100);
+    // Stages strictly narrow; the last (float, keeping k) may keep as many as the one before.
+    int candidates = k + NESTED.length + k * randomIntBetween(0, 100);
     for (int level : NESTED) {
-      if (level <= queryDims && randomBoolean()) {
+      if (level <= queryDims && candidates >= k && randomBoolean()) {
         FunnelMetric metric = randomFrom(FunnelMetric.HAMMING, FunnelMetric.ASYMMETRIC);
         stages.add(new FunnelStage(level, metric, candidates, randomFrom(0, 1, BITS)));
-        candidates = Math.max(k, candidates / randomIntBetween(1, 4));
+        candidates = Math.max(k, candidates / randomIntBetween(2, 4)) - 1;
       }
     }
     stages.add(new FunnelStage(queryDims, FunnelMetric.FLOAT, k));
@@ -219,6 +220,50 @@ public class MatryoshkaKnnQueryBuilderTests extends AbstractQueryTestCase<Matryo
     assertParseError(
         vector + ", \"oversample\": 2, \"funnel\": [{\"dims\": 4, \"metric\": \"float\", \"candidates\": 10}]",
         "[oversample] applies only when [funnel] is not given");
+  }
+
+  /** Issue #10: numbers are strict where Elasticsearch is strict, and the funnel is bounded. */
+  public void testStrictValues() {
+    String field = "\"field\": \"embedding\", ";
+    String vector = field + "\"query_vector\": [1, 2, 3, 4]";
+    assertParseError(field + "\"query_vector\": [1, \"2\", 3, 4]", "[matryoshka_knn] [query_vector] expects numbers, got the string [2] at index [1]");
+    assertParseError(field + "\"query_vector\": \"1,2,3,4\"", "[query_vector] must be an array of numbers");
+    assertParseError(field + "\"query_vector\": [1, 1e39, 3, 4]", "[query_vector] must hold numbers finite as floats, got [1e39] at index [1]");
+    assertParseError(vector + ", \"k\": 1.5", "[matryoshka_knn] [k] must be an integer, got [1.5]");
+    assertParseError(vector + ", \"k\": \"5\"", "[k] must be an integer, got the string [5]");
+    assertParseError(vector + ", \"k\": 5000000000", "[k] is out of the integer range");
+    assertParseError(vector + ", \"oversample\": \"2\"", "[oversample] must be a number");
+    assertParseError(vector + ", \"similarity\": \"0.5\"", "[similarity] must be a number");
+    assertParseError(
+        vector + ", \"funnel\": {\"dims\": 4, \"metric\": \"float\", \"candidates\": 10}",
+        "[matryoshka_knn] [funnel] must be an array of stages, got START_OBJECT");
+    assertParseError(vector + ", \"funnel\": [4]", "[funnel] stage [0] must be an object");
+    assertParseError(vector + ", \"funnel\": [{\"dims\": 4, \"metric\": \"float\", \"candidates\": 9.5}]", "funnel stage [candidates] must be an integer, got [9.5]");
+    assertParseError(vector + ", \"funnel\": [{\"dims\": \"4\", \"metric\": \"float\", \"candidates\": 10}]", "funnel stage [dims] must be an integer");
+    StringBuilder long_ = new StringBuilder();
+    for (int i = 0; i < 40_000; i++) {
+      long_.append(i == 0 ? "" : ", ").append("{\"dims\": 4, \"metric\": \"float\", \"candidates\": 10}");
+    }
+    assertParseError(vector + ", \"funnel\": [" + long_ + "]", "[matryoshka_knn] [funnel] has more than 32 stages");
+    List<FunnelStage> stages = new ArrayList<>();
+    for (int i = 0; i < 33; i++) {
+      stages.add(new FunnelStage(4, FunnelMetric.FLOAT, 100 - i));
+    }
+    IllegalArgumentException e =
+        expectThrows(IllegalArgumentException.class, () -> new MatryoshkaKnnQueryBuilder(FIELD, new float[4]).funnel(stages));
+    assertThat(e.getMessage(), containsString("[matryoshka_knn] [funnel] has 33 stages, more than the limit of 32"));
+  }
+
+  public void testQueryMagnitudes() {
+    // The mapping is l2_norm: only the float range is at stake.
+    assertQueryError(new MatryoshkaKnnQueryBuilder(FIELD, new float[] {1e20f, 0, 0, 0}), "[query_vector]: NaN or Infinite magnitude detected");
+    assertQueryError(new MatryoshkaKnnQueryBuilder(FIELD, new float[] {1e19f, 0, 0, 0}), "[query_vector]: The [l2_norm] similarity needs a squared magnitude of at most");
+  }
+
+  public void testFunnelStagesMustStrictlyNarrow() {
+    List<FunnelStage> equal =
+        List.of(new FunnelStage(4, FunnelMetric.HAMMING, 50), new FunnelStage(8, FunnelMetric.ASYMMETRIC, 50), new FunnelStage(8, FunnelMetric.FLOAT, 10));
+    assertQueryError(new MatryoshkaKnnQueryBuilder(FIELD, new float[8]).k(10).funnel(equal), "is as many as the previous stage's 50");
   }
 
   private void assertQueryError(MatryoshkaKnnQueryBuilder builder, String... expected) {
