@@ -73,7 +73,7 @@ final class FunnelSearcher {
     Funnel funnel =
         strategy != null
             ? strategy.resolve(layout.nestedDims(), collector.k(), layout.bits(), rotated)
-            : Funnel.defaultFor(layout.nestedDims(), queryDims, collector.k(), Funnel.DEFAULT_OVERSAMPLE, layout.bits(), rotated);
+            : foreignQueryFunnel(layout.nestedDims(), queryDims, collector.k(), layout.bits(), rotated);
     funnel.validate(queryDims, layout.nestedDims(), layout.bits());
     List<FunnelStage> stages = funnel.stages();
     if (stages.size() == 1) {
@@ -97,6 +97,25 @@ final class FunnelSearcher {
       collector.collect(vectors.ordToDoc(ord), floats.score(ord, queryDims));
     }
   }
+
+  /**
+   * The funnel for a kNN query that is not this plugin's: Elasticsearch's {@code knn} (Lucene's
+   * {@code KnnFloatVectorQuery} with an HNSW strategy). Its collector's k is Elasticsearch's {@code
+   * num_candidates} (or Lucene's share of it for this segment), not the hits the user wants. The
+   * exact float stage scores {@code max(k, 10 x DEFAULT_OVERSAMPLE)} = {@code max(num_candidates,
+   * 300)} candidates, and the collector keeps its k of them; so {@code knn} with k 10 and any
+   * {@code num_candidates} up to 300 scores exactly what {@code matryoshka_knn}'s default funnel
+   * for k 10 scores, and larger {@code num_candidates} widen the window.
+   */
+  static Funnel foreignQueryFunnel(int[] nestedDims, int queryDims, int k, int fieldBits, boolean rotated) {
+    int defaultWindow = (int) Math.ceil(FOREIGN_QUERY_HITS * (double) Funnel.DEFAULT_OVERSAMPLE);
+    return k <= defaultWindow
+        ? Funnel.defaultFor(nestedDims, queryDims, FOREIGN_QUERY_HITS, Funnel.DEFAULT_OVERSAMPLE, fieldBits, rotated)
+        : Funnel.defaultFor(nestedDims, queryDims, k, 1f, fieldBits, rotated);
+  }
+
+  /** Hits a foreign kNN query is assumed to want: Elasticsearch's (and matryoshka_knn's) default k. */
+  static final int FOREIGN_QUERY_HITS = 10;
 
   private void scoreAllExactly(
       FloatPrefixScorer floats, int queryDims, Bits acceptOrds, KnnCollector collector)

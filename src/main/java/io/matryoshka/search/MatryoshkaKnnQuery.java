@@ -20,7 +20,10 @@ import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.search.TopKnnCollector;
 import org.apache.lucene.search.TotalHits;
+import org.apache.lucene.search.join.BitSetProducer;
+import org.apache.lucene.search.join.DiversifyingNearestChildrenKnnCollectorManager;
 import org.apache.lucene.search.knn.KnnCollectorManager;
+import org.apache.lucene.util.BitSet;
 
 /**
  * k nearest neighbours by a Matryoshka funnel. Each segment runs the funnel inside its vectors
@@ -29,11 +32,18 @@ import org.apache.lucene.search.knn.KnnCollectorManager;
  *
  * <p>A query vector may be a nested prefix of the field's vectors: it is zero-padded to the field's
  * length for Lucene's checks, and every score is computed on the prefix alone.
+ *
+ * <p>On a field inside nested documents (given the parents' filter), hits are the k best distinct
+ * parents, each represented by its best child, as Lucene's {@code
+ * DiversifyingChildrenFloatKnnVectorQuery} (and so Elasticsearch's {@code knn}) returns them: the
+ * funnel hands every survivor of its last code stage to a collector that keeps one child per
+ * parent.
  */
 public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
   private final FunnelSearchStrategy strategy;
   private final float minScore;
   private final int queryDims;
+  private final BitSetProducer parents;
 
   /**
    * @param field the vector field
@@ -52,6 +62,22 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
       Query filter,
       FunnelSearchStrategy strategy,
       float minScore) {
+    this(field, queryVector, fieldDims, k, filter, strategy, minScore, null);
+  }
+
+  /**
+   * @param parents for a field inside nested documents: the documents whose children carry the
+   *     vectors; hits are then the best child of each of the k best parents. {@code null}: no nesting.
+   */
+  public MatryoshkaKnnQuery(
+      String field,
+      float[] queryVector,
+      int fieldDims,
+      int k,
+      Query filter,
+      FunnelSearchStrategy strategy,
+      float minScore,
+      BitSetProducer parents) {
     super(field, padded(queryVector, fieldDims), k, filter, strategy);
     if (strategy.queryDims() != queryVector.length) {
       throw new IllegalArgumentException(
@@ -60,6 +86,7 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     this.strategy = strategy;
     this.minScore = minScore;
     this.queryDims = queryVector.length;
+    this.parents = parents;
   }
 
   private static float[] padded(float[] queryVector, int fieldDims) {
@@ -78,11 +105,19 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     return minScore;
   }
 
-  /** Every segment collects its own k: no optimistic per-segment cut and second pass. */
+  /**
+   * Every segment collects its own k: no optimistic per-segment cut and second pass (a plain
+   * lambda is not {@code isOptimistic()}). With parents, Lucene's diversifying collector keeps the
+   * best child of each parent.
+   */
   @Override
   protected KnnCollectorManager getKnnCollectorManager(int k, IndexSearcher searcher) {
-    return (visitedLimit, searchStrategy, context) ->
-        new TopKnnCollector(k, visitedLimit, searchStrategy);
+    if (parents == null) {
+      return (visitedLimit, searchStrategy, context) ->
+          new TopKnnCollector(k, visitedLimit, searchStrategy);
+    }
+    KnnCollectorManager diversifying = new DiversifyingNearestChildrenKnnCollectorManager(k, parents, searcher);
+    return diversifying::newCollector;
   }
 
   /**
@@ -103,6 +138,15 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     float[] docPrefix = new float[queryDims];
     KnnVectorValues.DocIndexIterator vectorDocs = vectors.iterator();
     TopKnnCollector collector = new TopKnnCollector(k, Integer.MAX_VALUE);
+    BitSet parentDocs = parents == null ? null : parents.getBitSet(context);
+    if (parents != null && parentDocs == null) {
+      return new TopDocs(new TotalHits(0, TotalHits.Relation.EQUAL_TO), new ScoreDoc[0]);
+    }
+    // With parents: children come in doc order, a parent after its children, so the best child of
+    // each parent is known when the next child belongs to a later parent.
+    int currentParent = -1;
+    int bestChild = -1;
+    float bestScore = Float.NEGATIVE_INFINITY;
     long visited = 0;
     TotalHits.Relation relation = TotalHits.Relation.EQUAL_TO;
     for (int doc = acceptIterator.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = acceptIterator.nextDoc()) {
@@ -119,7 +163,27 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
       visited++;
       System.arraycopy(vectors.vectorValue(vectorDocs.index()), 0, docPrefix, 0, queryDims);
       float score = similarity.compare(query, docPrefix);
-      collector.collect(doc, Float.isNaN(score) ? 0f : score);
+      score = Float.isNaN(score) ? 0f : score;
+      if (parentDocs == null) {
+        collector.collect(doc, score);
+        continue;
+      }
+      int parent = parentDocs.nextSetBit(doc);
+      if (parent != currentParent) {
+        if (bestChild >= 0) {
+          collector.collect(bestChild, bestScore);
+        }
+        currentParent = parent;
+        bestChild = -1;
+        bestScore = Float.NEGATIVE_INFINITY;
+      }
+      if (score > bestScore) {
+        bestChild = doc;
+        bestScore = score;
+      }
+    }
+    if (bestChild >= 0) {
+      collector.collect(bestChild, bestScore);
     }
     TopDocs top = collector.topDocs();
     return new TopDocs(new TotalHits(visited, relation), top.scoreDocs);
@@ -150,6 +214,7 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
         + strategy
         + (minScore == Float.NEGATIVE_INFINITY ? "" : ", minScore=" + minScore)
         + (filter == null ? "" : ", filter=" + filter)
+        + (parents == null ? "" : ", parents=" + parents)
         + "]";
   }
 
@@ -158,11 +223,12 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     return super.equals(o)
         && o instanceof MatryoshkaKnnQuery other
         && Float.compare(minScore, other.minScore) == 0
-        && queryDims == other.queryDims;
+        && queryDims == other.queryDims
+        && Objects.equals(parents, other.parents);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(super.hashCode(), minScore, queryDims);
+    return Objects.hash(super.hashCode(), minScore, queryDims, parents);
   }
 }

@@ -109,8 +109,9 @@ public final class TransportMatryoshkaStatsAction
     for (Mapper mapper : indexService.mapperService().mappingLookup().fieldMappers()) {
       if (mapper instanceof MatryoshkaVectorFieldMapper field) {
         MatryoshkaVectorFieldType type = field.fieldType();
-        shapes.put(type.name(), FieldShape.of(type));
-        vectorFields.put(type.name(), type.vectorFieldName());
+        // Keyed by the user's name (the type itself is registered under a hidden one).
+        shapes.put(type.vectorFieldName(), FieldShape.of(type));
+        vectorFields.put(type.vectorFieldName(), type.vectorFieldName());
       }
     }
     Map<String, FieldStats> fields = new HashMap<>();
