@@ -285,7 +285,7 @@ public class KnnIT {
         int parent = Integer.parseInt((String) ((Map<?, ?>) hit).get("_id"));
         Object offset = Json.path(hit, "inner_hits.passages.hits.hits.0._nested.offset");
         assertNotNull("query " + q + ": inner hit of parent " + parent, offset);
-        assertEquals("query " + q + ": parent " + parent + "'s best passage", bestPassage(queries[q], parent), ((Number) offset).intValue());
+        assertBestPassage(queries[q], parent, ((Number) offset).intValue());
       }
       recall += recall(parents, expected);
 
@@ -299,7 +299,7 @@ public class KnnIT {
       for (Object hit : (List<?>) Json.path(funnel, "hits.hits")) {
         int parent = Integer.parseInt((String) ((Map<?, ?>) hit).get("_id"));
         Object offset = Json.path(hit, "inner_hits.passages.hits.hits.0._nested.offset");
-        assertEquals("query " + q + ": parent " + parent + "'s best passage", bestPassage(queries[q], parent), ((Number) offset).intValue());
+        assertBestPassage(queries[q], parent, ((Number) offset).intValue());
       }
     }
     recall /= queries.length;
@@ -436,6 +436,13 @@ public class KnnIT {
       top.add(Integer.toString(order[i]));
     }
     return top;
+  }
+
+  /** The slice repeats some descriptions (equal vectors): any passage with the best score is right. */
+  private static void assertBestPassage(float[] query, int parent, int offset) {
+    double best = dot(query, docs[parent * PASSAGES_PER_PARENT + bestPassage(query, parent)]);
+    double got = dot(query, docs[parent * PASSAGES_PER_PARENT + offset]);
+    assertEquals("parent " + parent + ": inner hit " + offset + " is its best passage", best, got, 1e-6);
   }
 
   private static int bestPassage(float[] query, int parent) {
