@@ -269,6 +269,8 @@ public class KnnIT {
   @Test
   public void nestedKnnAndMatryoshkaKnnReturnKDistinctParentsWithTheirBestPassages() {
     double recall = 0;
+    int innerHits = 0;
+    int bestInnerHits = 0;
     for (int q = 0; q < queries.length; q++) {
       List<String> expected = exactTopParents(queries[q], K);
       Map<String, Object> knn =
@@ -285,7 +287,8 @@ public class KnnIT {
         int parent = Integer.parseInt((String) ((Map<?, ?>) hit).get("_id"));
         Object offset = Json.path(hit, "inner_hits.passages.hits.hits.0._nested.offset");
         assertNotNull("query " + q + ": inner hit of parent " + parent, offset);
-        assertBestPassage(queries[q], parent, ((Number) offset).intValue());
+        // Elasticsearch scores a knn's inner hits exactly over all the parent's passages.
+        assertBestPassage("query " + q + ", knn", queries[q], parent, ((Number) offset).intValue());
       }
       recall += recall(parents, expected);
 
@@ -299,11 +302,23 @@ public class KnnIT {
       for (Object hit : (List<?>) Json.path(funnel, "hits.hits")) {
         int parent = Integer.parseInt((String) ((Map<?, ?>) hit).get("_id"));
         Object offset = Json.path(hit, "inner_hits.passages.hits.hits.0._nested.offset");
-        assertBestPassage(queries[q], parent, ((Number) offset).intValue());
+        // matryoshka_knn's inner hit is the passage that represented the parent: the best of
+        // those the funnel kept, which the parent's score is.
+        double parentScore = ((Number) ((Map<?, ?>) hit).get("_score")).doubleValue();
+        double innerScore = ((Number) Json.path(hit, "inner_hits.passages.hits.hits.0._score")).doubleValue();
+        assertEquals("query " + q + ", matryoshka_knn: parent " + parent + " scores as its inner hit", parentScore, innerScore, 1e-6);
+        double cosine = dot(queries[q], docs[parent * PASSAGES_PER_PARENT + ((Number) offset).intValue()]);
+        assertEquals("query " + q + ", matryoshka_knn: parent " + parent + "'s inner hit score", (1 + cosine) / 2, innerScore, 1e-5);
+        if (bestPassage(queries[q], parent) == ((Number) offset).intValue()) {
+          bestInnerHits++;
+        }
+        innerHits++;
       }
     }
     recall /= queries.length;
-    System.out.printf("nested knn k 10: 10 distinct parents per search, parent recall@10 %.4f%n", recall);
+    System.out.printf(
+        "nested knn k 10: 10 distinct parents per search, parent recall@10 %.4f; matryoshka_knn's inner hit is the parent's best passage for %d of %d parents%n",
+        recall, bestInnerHits, innerHits);
     assertTrue("recall@10 " + recall, recall >= 0.99);
   }
 
@@ -439,10 +454,10 @@ public class KnnIT {
   }
 
   /** The slice repeats some descriptions (equal vectors): any passage with the best score is right. */
-  private static void assertBestPassage(float[] query, int parent, int offset) {
+  private static void assertBestPassage(String what, float[] query, int parent, int offset) {
     double best = dot(query, docs[parent * PASSAGES_PER_PARENT + bestPassage(query, parent)]);
     double got = dot(query, docs[parent * PASSAGES_PER_PARENT + offset]);
-    assertEquals("parent " + parent + ": inner hit " + offset + " is its best passage", best, got, 1e-6);
+    assertEquals(what + ": parent " + parent + "'s inner hit " + offset + " is its best passage", best, got, 1e-6);
   }
 
   private static int bestPassage(float[] query, int parent) {

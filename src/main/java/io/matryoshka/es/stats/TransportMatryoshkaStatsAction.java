@@ -119,7 +119,9 @@ public final class TransportMatryoshkaStatsAction
     if (vectorFields.isEmpty() == false) {
       try (Engine.Searcher searcher = shard.acquireSearcher("matryoshka_stats")) {
         for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
-          vectorFields.forEach((name, vectorField) -> SegmentSizes.addTo(fields.get(name), leaf.reader(), vectorField));
+          for (Map.Entry<String, String> field : vectorFields.entrySet()) {
+            SegmentSizes.addTo(fields.get(field.getKey()), leaf.reader(), field.getValue());
+          }
         }
       }
     }
