@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.KnnVectorValues;
@@ -15,6 +17,7 @@ import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
@@ -44,6 +47,8 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
   private final float minScore;
   private final int queryDims;
   private final BitSetProducer parents;
+  /** What the funnel did per segment (by leaf ord) during the last rewrite, for profile and explain. */
+  private final Map<Integer, FunnelTrace> traces = new ConcurrentHashMap<>();
 
   /**
    * @param field the vector field
@@ -112,12 +117,45 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
    */
   @Override
   protected KnnCollectorManager getKnnCollectorManager(int k, IndexSearcher searcher) {
+    KnnCollectorManager collectors;
     if (parents == null) {
-      return (visitedLimit, searchStrategy, context) ->
-          new TopKnnCollector(k, visitedLimit, searchStrategy);
+      collectors = (visitedLimit, searchStrategy, context) -> new TopKnnCollector(k, visitedLimit, searchStrategy);
+    } else {
+      collectors = new DiversifyingNearestChildrenKnnCollectorManager(k, parents, searcher)::newCollector;
     }
-    KnnCollectorManager diversifying = new DiversifyingNearestChildrenKnnCollectorManager(k, parents, searcher);
-    return diversifying::newCollector;
+    return (visitedLimit, searchStrategy, context) -> {
+      FunnelTrace trace = new FunnelTrace(context.ord);
+      traces.put(context.ord, trace);
+      return trace.wrap(collectors.newCollector(visitedLimit, searchStrategy, context));
+    };
+  }
+
+  /**
+   * Runs the search (Lucene's kNN queries search while rewriting) and wraps its hits with what the
+   * funnel did in each segment: Elasticsearch's {@code profile} shows the wrapper's description,
+   * {@code explain} its explanation.
+   */
+  @Override
+  public Query rewrite(IndexSearcher searcher) throws IOException {
+    traces.clear();
+    Query hits = super.rewrite(searcher);
+    if (hits instanceof MatchNoDocsQuery) {
+      return hits;
+    }
+    List<String> segments = new ArrayList<>();
+    for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+      FunnelTrace trace = traces.get(leaf.ord);
+      String line = trace == null ? null : trace.describe(leaf.reader(), field, strategy, k);
+      if (line != null) {
+        segments.add(line);
+      }
+    }
+    String funnel =
+        strategy.exact()
+            ? "exact"
+            : strategy.funnel() != null ? strategy.funnel().toString() : "default (oversample " + strategy.oversample() + ", per segment below)";
+    String lastStage = strategy.exact() ? "exact@" + queryDims : "float@" + queryDims;
+    return new FunnelHitsQuery(hits, funnel, lastStage, String.join(" | ", segments));
   }
 
   /**
@@ -133,6 +171,7 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
     if (info == null || vectors == null) {
       return new TopDocs(new TotalHits(0, TotalHits.Relation.EQUAL_TO), new ScoreDoc[0]);
     }
+    long exactStart = System.nanoTime();
     VectorSimilarityFunction similarity = info.getVectorSimilarityFunction();
     float[] query = Arrays.copyOf(target, queryDims);
     float[] docPrefix = new float[queryDims];
@@ -186,6 +225,9 @@ public final class MatryoshkaKnnQuery extends KnnFloatVectorQuery {
       collector.collect(bestChild, bestScore);
     }
     TopDocs top = collector.topDocs();
+    FunnelTrace trace = new FunnelTrace(context.ord);
+    trace.exact(visited, System.nanoTime() - exactStart);
+    traces.put(context.ord, trace);
     return new TopDocs(new TotalHits(visited, relation), top.scoreDocs);
   }
 
