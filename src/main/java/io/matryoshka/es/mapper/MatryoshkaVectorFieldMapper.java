@@ -370,10 +370,17 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
       DenseVectorFieldMapper.Builder vectorsBuilder =
           new DenseVectorFieldMapper.Builder(
               leafName(), indexVersionCreated, indexMode, excludeSourceVectors, false, List.of(formats), false);
+      // Indexed whatever dense_vector's default for the index's version (indices created before
+      // 8.11 default to index: false, which also forbids a similarity). The builder has no setter:
+      // its own parameter parser takes it (with what it validates it against), and needs no parser
+      // context for these parameters.
+      Map<String, Object> definition = new HashMap<>();
+      definition.put("index", true);
+      definition.put("element_type", "float");
+      definition.put("dims", fieldDims);
+      definition.put("similarity", similarity.getValue().toString());
+      vectorsBuilder.parse(leafName(), null, definition);
       vectorsBuilder
-          .elementType(DenseVectorFieldMapper.ElementType.FLOAT)
-          .dimensions(fieldDims)
-          .similarity(similarity.getValue())
           // Providers are consulted only for fields with explicit index options; and they must not
           // be flat, or Elasticsearch's knn builds a brute-force query that never reaches the
           // format's reader (DenseVectorFieldType#createKnnFloatQuery). HNSW makes it build Lucene's

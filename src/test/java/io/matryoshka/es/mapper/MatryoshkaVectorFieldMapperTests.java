@@ -19,6 +19,7 @@ import org.elasticsearch.common.Strings;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.core.CheckedConsumer;
 import org.elasticsearch.index.mapper.DocumentMapper;
+import org.elasticsearch.index.IndexVersion;
 import org.elasticsearch.index.mapper.DocumentParsingException;
 import org.elasticsearch.index.mapper.MapperParsingException;
 import org.elasticsearch.index.mapper.MapperService;
@@ -117,6 +118,17 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
     assertThat(
         mapperService.documentMapper().mappingSource().string(),
         allOf(containsString("embedding"), org.hamcrest.Matchers.not(containsString(hidden)), org.hamcrest.Matchers.not(containsString("dense_vector"))));
+  }
+
+  /** Indices created before 8.11 default dense_vector to index: false; the child is indexed anyway. */
+  public void testChildIsIndexedOnIndicesOfEveryVersion() throws IOException {
+    IndexVersion old = org.elasticsearch.test.index.IndexVersionUtils.getPreviousVersion(DenseVectorFieldMapper.INDEXED_BY_DEFAULT_INDEX_VERSION);
+    for (IndexVersion version : List.of(old, IndexVersion.current())) {
+      MapperService mapperService = createMapperService(version, embedding(b -> b.field("dims", 8).field("similarity", "dot_product")));
+      DenseVectorFieldMapper.DenseVectorFieldType dense = (DenseVectorFieldMapper.DenseVectorFieldType) mapperService.fieldType("embedding");
+      assertThat(version.toString(), dense.indexType().hasVectors(), equalTo(true));
+      assertThat(dense.similarity(), equalTo(DenseVectorFieldMapper.VectorSimilarity.DOT_PRODUCT));
+    }
   }
 
   public void testPcaMappingDefaultsToHalvings() throws IOException {
