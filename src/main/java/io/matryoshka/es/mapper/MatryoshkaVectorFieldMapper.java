@@ -144,6 +144,9 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
               + e.getMessage(),
           e);
     }
+    if (multiFields().iterator().hasNext()) {
+      doParseMultiFields(context);
+    }
   }
 
   @Override
