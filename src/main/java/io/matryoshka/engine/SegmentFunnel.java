@@ -1,7 +1,9 @@
 package io.matryoshka.engine;
 
 import io.matryoshka.quantization.QueryCode;
+import io.matryoshka.quantization.CodeLayout;
 import io.matryoshka.search.FloatPrefixScorer;
+import io.matryoshka.search.FunnelTrace;
 import io.matryoshka.search.FunnelStage;
 import io.matryoshka.search.SegmentPlan;
 import java.io.IOException;
@@ -41,34 +43,87 @@ public final class SegmentFunnel {
   public void run(SegmentPlan plan, float[] target, Bits acceptOrds, KnnCollector collector)
       throws IOException {
     int queryDims = plan.queryDims();
+    FunnelTrace trace = plan.trace();
+    if (trace != null) {
+      trace.segmentDocs(codes.count());
+    }
     FloatPrefixScorer floats = new FloatPrefixScorer(vectors, target, codes.similarity());
+    long started = System.nanoTime();
     if (plan.exact()) {
+      long visitsBefore = collector.visitedCount();
       ChunkVisits.forEachAccepted(
           codes.count(),
           acceptOrds,
           collector,
           ord -> collector.collect(vectors.ordToDoc(ord), floats.score(ord, queryDims)));
+      if (trace != null) {
+        long scored = collector.visitedCount() - visitsBefore;
+        trace.exact(scored, scored * queryDims * Float.BYTES, System.nanoTime() - started);
+      }
       return;
     }
     List<FunnelStage> stages = plan.funnel().stages();
     FunnelStage first = stages.get(0);
+    long visitsBefore = collector.visitedCount();
     int[] candidates =
         first.metric().usesCodes()
             ? scanCodes(target, first, acceptOrds, collector, plan)
             : scanFloats(floats, first, acceptOrds, collector);
+    long scored = collector.visitedCount() - visitsBefore;
+    started = record(trace, first, scored, candidates.length, firstStageBytes(first, scored), started);
     for (int i = 1; i < stages.size() - 1 && collector.earlyTerminated() == false; i++) {
       FunnelStage stage = stages.get(i);
+      int input = candidates.length;
       candidates =
           stage.metric().usesCodes()
               ? rescoreCodes(target, stage, candidates, collector)
               : rescoreFloats(floats, stage, candidates, collector);
+      started = record(trace, stage, input, candidates.length, survivorBytes(stage, input), started);
     }
+    int collected = 0;
     for (int i = 0; i < candidates.length; i++) {
       if ((i & CHECK_EVERY) == 0 && collector.earlyTerminated()) {
         break;
       }
       collector.collect(vectors.ordToDoc(candidates[i]), floats.score(candidates[i], queryDims));
+      collected++;
     }
+    FunnelStage last = stages.get(stages.size() - 1);
+    record(trace, last, collected, Math.min(collector.k(), collected), (long) collected * queryDims * Float.BYTES, started);
+  }
+
+  /** Records a finished stage on the trace, if any, and returns the time the next stage starts. */
+  private static long record(FunnelTrace trace, FunnelStage stage, long scored, long kept, long bytes, long started) {
+    long now = System.nanoTime();
+    if (trace != null) {
+      trace.stage(stage, scored, kept, bytes, now - started);
+    }
+    return now;
+  }
+
+  /**
+   * Bytes a first stage reads: a code stage its levels' planes of every document in the segment
+   * (the scan is sequential; a filter only skips scoring), a float stage its prefix of each
+   * document it scores.
+   */
+  private long firstStageBytes(FunnelStage stage, long scored) {
+    return stage.metric().usesCodes() ? codeBytesPerDoc(stage) * codes.count() : scored * stage.dims() * Float.BYTES;
+  }
+
+  /** Bytes a later stage reads for {@code input} survivors, as {@link SurvivorCodeScorer} reads them. */
+  private long survivorBytes(FunnelStage stage, long input) {
+    return input * (stage.metric().usesCodes() ? codeBytesPerDoc(stage) : (long) stage.dims() * Float.BYTES);
+  }
+
+  /** A code stage's bytes per document: its levels' planes, and the correctives beyond one plane. */
+  private long codeBytesPerDoc(FunnelStage stage) {
+    CodeLayout layout = codes.layout();
+    int planes = stage.planesOf(layout.bits());
+    long perDoc = planes > 1 ? layout.correctiveBytesPerDoc() : 0;
+    for (int level = 0; level <= layout.levelIndexOf(stage.dims()); level++) {
+      perDoc += (long) layout.bytesPerPlane(level) * planes;
+    }
+    return perDoc;
   }
 
   /** Stage 1 on codes: one sequential pass over the bit planes the stage reads. */

@@ -19,6 +19,8 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
   private final int[] validatedShape;
   /** Where large segments' first stages may run in parallel; not part of the query's identity. */
   private final TaskExecutor executor;
+  /** Where one segment's engine records its stages (one copy per segment), or null. */
+  private final FunnelTrace trace;
 
   /**
    * @param funnel the stages to run, validated against the field, or {@code null} for {@link
@@ -29,11 +31,17 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
    * @param exact brute-force float scoring of every accepted document (ground truth)
    */
   public FunnelSearchStrategy(Funnel funnel, float oversample, int queryDims, boolean exact) {
-    this(funnel, oversample, queryDims, exact, null, null);
+    this(funnel, oversample, queryDims, exact, null, null, null);
   }
 
   private FunnelSearchStrategy(
-      Funnel funnel, float oversample, int queryDims, boolean exact, int[] validatedShape, TaskExecutor executor) {
+      Funnel funnel,
+      float oversample,
+      int queryDims,
+      boolean exact,
+      int[] validatedShape,
+      TaskExecutor executor,
+      FunnelTrace trace) {
     if (queryDims < 1) {
       throw new IllegalArgumentException("queryDims must be >= 1, got " + queryDims);
     }
@@ -46,11 +54,22 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
     this.exact = exact;
     this.validatedShape = validatedShape;
     this.executor = executor;
+    this.trace = trace;
   }
 
   /** This strategy, letting segments run their first stage on {@code executor} (the searcher's). */
   public FunnelSearchStrategy withExecutor(TaskExecutor executor) {
-    return new FunnelSearchStrategy(funnel, oversample, queryDims, exact, validatedShape, executor);
+    return new FunnelSearchStrategy(funnel, oversample, queryDims, exact, validatedShape, executor, trace);
+  }
+
+  /** This strategy for one segment, whose engine records what it does in {@code trace}. */
+  FunnelSearchStrategy withTrace(FunnelTrace trace) {
+    return new FunnelSearchStrategy(funnel, oversample, queryDims, exact, validatedShape, executor, trace);
+  }
+
+  /** Where this segment's engine records its stages, or null. */
+  public FunnelTrace trace() {
+    return trace;
   }
 
   /** The searcher's executor for parallel first stages, or null. */
@@ -70,7 +89,7 @@ public final class FunnelSearchStrategy extends KnnSearchStrategy {
     validate(queryDims, funnel, nestedDims, fieldBits, rotated);
     int[] shape = Arrays.copyOf(nestedDims, nestedDims.length + 1);
     shape[nestedDims.length] = fieldBits;
-    return new FunnelSearchStrategy(funnel, oversample, queryDims, exact, shape, executor);
+    return new FunnelSearchStrategy(funnel, oversample, queryDims, exact, shape, executor, trace);
   }
 
   /** Whether a segment of this shape must check the strategy itself. */

@@ -14,8 +14,9 @@ import org.apache.lucene.search.knn.KnnSearchStrategy;
  *     field's length when this is a shorter nested prefix)
  * @param funnel the stages to run, or {@code null} to score every accepted document exactly
  * @param executor where the first stage of a large segment may run in parallel, or null
+ * @param trace where the engine records what each stage did (for {@code profile}), or null
  */
-public record SegmentPlan(int queryDims, Funnel funnel, TaskExecutor executor) {
+public record SegmentPlan(int queryDims, Funnel funnel, TaskExecutor executor, FunnelTrace trace) {
 
   /** Whether every accepted document is scored exactly (no code stage narrows them first). */
   public boolean exact() {
@@ -44,22 +45,23 @@ public record SegmentPlan(int queryDims, Funnel funnel, TaskExecutor executor) {
     FunnelSearchStrategy funnel = funnelStrategy(strategy);
     if (funnel == null) {
       int rerank = Funnel.foreignQueryRerank(k, segmentDocs);
-      return new SegmentPlan(fieldDims, Funnel.defaultFor(nestedDims, fieldDims, k, rerank, fieldBits, rotated, survivorBlock), null);
+      return new SegmentPlan(fieldDims, Funnel.defaultFor(nestedDims, fieldDims, k, rerank, fieldBits, rotated, survivorBlock), null, null);
     }
     if (funnel.needsValidation(nestedDims, fieldBits)) {
       FunnelSearchStrategy.validate(funnel.queryDims(), funnel.funnel(), nestedDims, fieldBits, rotated);
     }
     if (funnel.exact()) {
-      return new SegmentPlan(funnel.queryDims(), null, funnel.executor());
+      return new SegmentPlan(funnel.queryDims(), null, funnel.executor(), funnel.trace());
     }
     if (funnel.funnel() != null) {
-      return new SegmentPlan(funnel.queryDims(), funnel.funnel(), funnel.executor());
+      return new SegmentPlan(funnel.queryDims(), funnel.funnel(), funnel.executor(), funnel.trace());
     }
     int rerank = Funnel.rerankCandidates(k, funnel.oversample(), segmentDocs);
     return new SegmentPlan(
         funnel.queryDims(),
         Funnel.defaultFor(nestedDims, funnel.queryDims(), k, rerank, fieldBits, rotated, survivorBlock),
-        funnel.executor());
+        funnel.executor(),
+        funnel.trace());
   }
 
   /** The funnel strategy a collector carries, looking through Lucene's seeded wrapper. */

@@ -106,7 +106,7 @@ public class ParallelScanTests extends LuceneTestCase {
   private static TopDocs run(SegmentFunnel segment, Funnel funnel, TaskExecutor executor, float[] query, Bits filter)
       throws IOException {
     TopKnnCollector collector = new TopKnnCollector(10, Integer.MAX_VALUE);
-    segment.run(new SegmentPlan(DIMS, funnel, executor), query, filter, collector);
+    segment.run(new SegmentPlan(DIMS, funnel, executor, null), query, filter, collector);
     TopDocs top = collector.topDocs();
     assertEquals(collector.visitedCount(), top.totalHits.value());
     return top;

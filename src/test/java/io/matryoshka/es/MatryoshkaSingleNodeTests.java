@@ -193,7 +193,8 @@ public class MatryoshkaSingleNodeTests extends ESSingleNodeTestCase {
 
   private void assertSegmentsUseMatryoshkaFormat(String index) throws Exception {
     IndexService indexService = getInstanceFromNode(org.elasticsearch.indices.IndicesService.class).indexServiceSafe(resolveIndex(index));
-    String vectorField = "embedding." + MatryoshkaVectorFieldMapper.VECTORS_LEAF_NAME;
+    // The Lucene vector field is the user's name (the dense_vector child's full path).
+    String vectorField = "embedding";
     int segments = 0;
     try (Engine.Searcher searcher = indexService.getShard(0).acquireSearcher("test")) {
       for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {

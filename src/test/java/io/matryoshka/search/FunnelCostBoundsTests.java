@@ -84,7 +84,7 @@ public class FunnelCostBoundsTests extends LuceneTestCase {
 
   private static MatryoshkaKnnQuery knn(int k, Query filter, Funnel funnel, SearchCancellation cancellation) {
     return new MatryoshkaKnnQuery(
-        FIELD, randomVector(), DIMS, k, filter, new FunnelSearchStrategy(funnel, 30f, DIMS, false), Float.NEGATIVE_INFINITY, cancellation);
+        FIELD, randomVector(), DIMS, k, filter, new FunnelSearchStrategy(funnel, 30f, DIMS, false), Float.NEGATIVE_INFINITY, cancellation, null);
   }
 
   /** A filter that counts how often it is rewritten. */

@@ -18,6 +18,7 @@ import org.elasticsearch.index.IndexMode;
 import org.elasticsearch.index.IndexSettings;
 import org.elasticsearch.index.IndexVersion;
 import org.elasticsearch.index.mapper.DocumentParserContext;
+import org.elasticsearch.index.mapper.DocumentParsingException;
 import org.elasticsearch.index.mapper.FieldMapper;
 import org.elasticsearch.index.mapper.Mapper;
 import org.elasticsearch.index.mapper.MapperBuilderContext;
@@ -31,16 +32,20 @@ import org.elasticsearch.xcontent.XContentParser.Token;
  * The {@code matryoshka_vector} field: one float vector per document, stored as full floats plus
  * nested binary codes by {@link MatryoshkaVectorsFormat}.
  *
- * <p>Elasticsearch picks a field's vectors format only for {@code dense_vector} mappers, so the
- * vectors are indexed into a hidden {@code dense_vector} child ({@value #VECTORS_LEAF_NAME}) whose
- * format provider returns this plugin's format. The child is derived from this field's parameters
- * on every build and never appears in the mapping.
+ * <p>Two mappers share the user's field. This one has the user's leaf name, so documents and the
+ * mapping (which it serialises as {@code matryoshka_vector}) reach it, but its field type is
+ * registered under a hidden name ({@link MatryoshkaVectorFieldType#hiddenName}). A {@code
+ * dense_vector} child, built in this field's own builder context with the same leaf name, takes the
+ * user's full path: the Lucene vector field is the user's name, Elasticsearch's per-field codec
+ * finds the child there (it only asks {@code dense_vector} mappers, by full path) and gets this
+ * plugin's format from the child's provider, and Elasticsearch's own {@code knn} (query, search
+ * section, retriever) finds a {@code dense_vector} field type under the user's name and runs the
+ * funnel through Lucene's kNN query. The child is derived from this field's parameters on every
+ * build and never appears in the mapping. Why each piece holds, and what to re-check on an
+ * Elasticsearch upgrade: README, "How {@code knn} works on the field".
  */
 public final class MatryoshkaVectorFieldMapper extends FieldMapper {
   public static final String CONTENT_TYPE = "matryoshka_vector";
-
-  /** Leaf name of the hidden child that holds the vectors. */
-  public static final String VECTORS_LEAF_NAME = "_floats";
 
   public static final TypeParser PARSER =
       new TypeParser(
@@ -57,8 +62,6 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
   private final IndexVersion indexVersionCreated;
   private final IndexMode indexMode;
   private final boolean excludeSourceVectorsSetting;
-  /** Whether values are left out of the stored source and loaded back from the index. */
-  private final boolean vectorsFromIndex;
 
   private MatryoshkaVectorFieldMapper(
       String leafName,
@@ -67,14 +70,17 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
       DenseVectorFieldMapper vectors,
       IndexVersion indexVersionCreated,
       IndexMode indexMode,
-      boolean excludeSourceVectorsSetting,
-      boolean vectorsFromIndex) {
+      boolean excludeSourceVectorsSetting) {
     super(leafName, fieldType, builderParams);
     this.vectors = vectors;
     this.indexVersionCreated = indexVersionCreated;
     this.indexMode = indexMode;
     this.excludeSourceVectorsSetting = excludeSourceVectorsSetting;
-    this.vectorsFromIndex = vectorsFromIndex;
+  }
+
+  /** The user's name for the field (the {@code dense_vector} child's full path). */
+  public String userName() {
+    return vectors.fullPath();
   }
 
   @Override
@@ -106,11 +112,42 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
    * As {@code dense_vector} in Elasticsearch 9 (index setting {@code
    * index.mapping.exclude_source_vectors}, on by default for new indices): the vector stays out of
    * the stored {@code _source} and {@code _recovery_source} and is read back from the index's
-   * floats. Not with synthetic source, which rebuilds everything itself.
+   * floats. The child does both: it is built with the setting, so its full path (the user's name) is
+   * among the fields Elasticsearch strips from the stored source, and its loader patches the floats
+   * back at that path. Elasticsearch asks only an object's direct mappers for loaders, which is this
+   * one, so it hands over the child's. No loader with synthetic source, which rebuilds everything.
    */
   @Override
   public SourceLoader.SyntheticVectorsLoader syntheticVectorsLoader() {
-    return vectorsFromIndex ? new VectorsFromIndexSourceLoader(fullPath(), fieldType().vectorFieldName()) : null;
+    return vectors.syntheticVectorsLoader();
+  }
+
+  /**
+   * As {@link FieldMapper#parse} but naming the user's field in errors: Elasticsearch's version
+   * names {@code fieldType().name()}, which is the hidden name here.
+   */
+  @Override
+  public void parse(DocumentParserContext context) throws IOException {
+    try {
+      parseCreateField(context);
+    } catch (DocumentParsingException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new DocumentParsingException(
+          context.parser().getTokenLocation(),
+          "failed to parse field ["
+              + userName()
+              + "] of type ["
+              + CONTENT_TYPE
+              + "] in "
+              + context.documentDescription()
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+    if (multiFields().iterator().hasNext()) {
+      doParseMultiFields(context);
+    }
   }
 
   @Override
@@ -123,12 +160,12 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
     if (context.doc().getByKey(vectorField) != null) {
       throw new IllegalArgumentException(
           "Field ["
-              + fullPath()
+              + userName()
               + "] of type ["
               + CONTENT_TYPE
               + "] doesn't support indexing multiple values for the same field in the same document");
     }
-    float[] vector = VectorValueParser.parse(context.parser(), fullPath(), type.dims(), type.similarity());
+    float[] vector = VectorValueParser.parse(context.parser(), userName(), type.dims(), type.similarity());
     KnnFloatVectorField field =
         new KnnFloatVectorField(vectorField, vector, luceneSimilarity(type.similarity()));
     context.doc().addWithKey(vectorField, field);
@@ -191,6 +228,14 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
     private final Parameter<Integer> bits;
     private final Parameter<Rotation> rotation;
     private final Parameter<Map<String, String>> meta = Parameter.metaParam();
+    /**
+     * {@code dense_vector}'s parameters, so that a {@code dense_vector} mapping with only its type
+     * changed is accepted: {@code index: true} and {@code element_type: float} say what this field
+     * always is; anything else gets a 400 saying what to use instead.
+     */
+    private final Parameter<Boolean> index;
+    private final Parameter<String> elementType;
+    private final Parameter<Object> indexOptions;
 
     /**
      * @param excludeSourceVectors the index's {@code index.mapping.exclude_source_vectors}
@@ -256,13 +301,43 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
               m -> toType(m).fieldType().bits(),
               (b, n, v) -> b.field(n, v.intValue()),
               Objects::toString);
+      this.index =
+          new Parameter<>(
+              "index",
+              false,
+              () -> true,
+              (field, context, value) -> parseIndex(field, value),
+              m -> true,
+              (b, n, v) -> b.field(n, v.booleanValue()),
+              Objects::toString)
+          .setSerializerCheck((includeDefaults, isConfigured, value) -> isConfigured);
+      this.elementType =
+          new Parameter<>(
+              "element_type",
+              false,
+              () -> "float",
+              (field, context, value) -> parseElementType(field, value),
+              m -> "float",
+              (b, n, v) -> b.field(n, v),
+              Objects::toString)
+          .setSerializerCheck((includeDefaults, isConfigured, value) -> isConfigured);
+      this.indexOptions =
+          new Parameter<>(
+                  "index_options",
+                  false,
+                  () -> null,
+                  (field, context, value) -> rejectIndexOptions(field, value),
+                  m -> null,
+                  (b, n, v) -> {},
+                  Objects::toString)
+              .setSerializerCheck((includeDefaults, isConfigured, value) -> false);
       // Runs after the single-parameter checks (parameters validate in getParameters() order).
       this.rotation.addValidator(ignored -> validateCombination());
     }
 
     @Override
     protected Parameter<?>[] getParameters() {
-      return new Parameter<?>[] {dims, similarity, nestedDims, bits, rotation, meta};
+      return new Parameter<?>[] {dims, similarity, nestedDims, bits, rotation, index, elementType, indexOptions, meta};
     }
 
     @Override
@@ -293,21 +368,35 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
       int[] levels = toIntArray(nestedDims.getValue());
       MatryoshkaFormatProvider formats =
           new MatryoshkaFormatProvider(levels, bits.getValue(), rotation.getValue());
+      // The child takes this field's leaf name in this field's own context: its full path is the
+      // user's name. It is told the index's exclude_source_vectors setting so that it keeps the
+      // values out of the stored _source and loads them back (see syntheticVectorsLoader).
       DenseVectorFieldMapper.Builder vectorsBuilder =
           new DenseVectorFieldMapper.Builder(
-              VECTORS_LEAF_NAME, indexVersionCreated, indexMode, false, false, List.of(formats), false);
+              leafName(), indexVersionCreated, indexMode, excludeSourceVectors, false, List.of(formats), false);
+      // Indexed whatever dense_vector's default for the index's version (indices created before
+      // 8.11 default to index: false, which also forbids a similarity). The builder has no setter:
+      // its own parameter parser takes it (with what it validates it against), and needs no parser
+      // context for these parameters.
+      Map<String, Object> definition = new HashMap<>();
+      definition.put("index", true);
+      definition.put("element_type", "float");
+      definition.put("dims", fieldDims);
+      definition.put("similarity", similarity.getValue().toString());
+      vectorsBuilder.parse(leafName(), null, definition);
       vectorsBuilder
-          .elementType(DenseVectorFieldMapper.ElementType.FLOAT)
-          .dimensions(fieldDims)
-          .similarity(similarity.getValue())
-          // Providers are consulted only for fields with explicit index options.
+          // Providers are consulted only for fields with explicit index options; and they must not
+          // be flat, or Elasticsearch's knn builds a brute-force query that never reaches the
+          // format's reader (DenseVectorFieldType#createKnnFloatQuery). HNSW makes it build Lucene's
+          // KnnFloatVectorQuery, which asks the reader, which runs the funnel. The parameters are
+          // never used: the provider returns this plugin's format whatever they say.
           .indexOptions(
-              DenseVectorFieldMapper.VectorIndexType.FLAT.parseIndexOptions(
-                  VECTORS_LEAF_NAME, new HashMap<>(), indexVersionCreated, false));
-      DenseVectorFieldMapper vectors = vectorsBuilder.build(context.createChildContext(leafName(), null));
+              DenseVectorFieldMapper.VectorIndexType.HNSW.parseIndexOptions(
+                  leafName(), new HashMap<>(), indexVersionCreated, false));
+      DenseVectorFieldMapper vectors = vectorsBuilder.build(context);
       MatryoshkaVectorFieldType fieldType =
           new MatryoshkaVectorFieldType(
-              context.buildFullName(leafName()),
+              MatryoshkaVectorFieldType.hiddenName(vectors.fullPath()),
               fieldDims,
               similarity.getValue(),
               levels,
@@ -322,8 +411,7 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
           vectors,
           indexVersionCreated,
           indexMode,
-          excludeSourceVectors,
-          excludeSourceVectors && context.isSourceSynthetic() == false);
+          excludeSourceVectors);
     }
 
     private static Integer parseDims(String field, Object value) {
@@ -361,6 +449,46 @@ public final class MatryoshkaVectorFieldMapper extends FieldMapper {
       } catch (IllegalArgumentException e) {
         throw new MapperParsingException("[rotation] on field [" + field + "]: " + e.getMessage());
       }
+    }
+
+    private static Boolean parseIndex(String field, Object value) {
+      if (Boolean.TRUE.equals(value) || "true".equals(value)) {
+        return true;
+      }
+      throw new MapperParsingException(
+          "[index] on field ["
+              + field
+              + "] of type ["
+              + CONTENT_TYPE
+              + "] can only be [true] (the field exists to be searched) but was ["
+              + value
+              + "]; to store vectors without an index, map the field as [dense_vector] with [index: false]");
+    }
+
+    private static String parseElementType(String field, Object value) {
+      if ("float".equals(value)) {
+        return "float";
+      }
+      throw new MapperParsingException(
+          "[element_type] on field ["
+              + field
+              + "] of type ["
+              + CONTENT_TYPE
+              + "] can only be [float] but was ["
+              + value
+              + "]: the field stores float vectors and derives its own binary codes from them (set [bits] for more bits"
+              + " per dimension); for byte or bit vectors, map the field as [dense_vector]");
+    }
+
+    private static Object rejectIndexOptions(String field, Object value) {
+      throw new MapperParsingException(
+          "[index_options] on field ["
+              + field
+              + "] of type ["
+              + CONTENT_TYPE
+              + "] is not supported: the field always stores full floats plus nested binary codes and searches them"
+              + " with a funnel; remove [index_options] and set [bits] (1, 2 or 4), [nested_dims] or [rotation] on the"
+              + " mapping, and [num_candidates] on knn or [oversample] on matryoshka_knn at query time");
     }
 
     private static Integer parseBits(String field, Object value) {

@@ -12,11 +12,30 @@ import org.elasticsearch.index.mapper.vectors.DenseVectorFieldMapper.VectorSimil
 import org.elasticsearch.index.query.SearchExecutionContext;
 
 /**
- * What queries need to know about a {@code matryoshka_vector} field. The vectors themselves live in
- * the hidden {@code dense_vector} child {@link #vectorFieldName()}; this type is searched only
- * through {@code matryoshka_knn} (and {@code exists}).
+ * What {@code matryoshka_knn} needs to know about a {@code matryoshka_vector} field: its code
+ * parameters. It is registered under a hidden name ({@link #hiddenName}, the user's name plus
+ * {@value #HIDDEN_NAME_SUFFIX}); the user's own name belongs to the {@code dense_vector} child that
+ * holds the vectors, so that Elasticsearch's {@code knn} finds a {@code dense_vector} there and the
+ * per-field codec finds the child's format provider (see {@link MatryoshkaVectorFieldMapper}).
  */
 public final class MatryoshkaVectorFieldType extends MappedFieldType {
+  /**
+   * Appended to the user's field name to register this type. Starts with a dot and an underscore so
+   * that no mapping can declare it (sub-fields of a vector cannot be mapped) and field filters can
+   * recognise it.
+   */
+  public static final String HIDDEN_NAME_SUFFIX = "._matryoshka";
+
+  /** The name this type is registered under for the user's field {@code userName}. */
+  public static String hiddenName(String userName) {
+    return userName + HIDDEN_NAME_SUFFIX;
+  }
+
+  /** Whether {@code name} is a hidden name, which APIs listing fields should not show. */
+  public static boolean isHiddenName(String name) {
+    return name.endsWith(HIDDEN_NAME_SUFFIX);
+  }
+
   private final int dims;
   private final VectorSimilarity similarity;
   private final int[] nestedDims;
@@ -68,7 +87,10 @@ public final class MatryoshkaVectorFieldType extends MappedFieldType {
     return rotation;
   }
 
-  /** The Lucene field holding the vectors (the hidden child), which the query searches. */
+  /**
+   * The user's field name, which is also the Lucene field holding the vectors (the {@code
+   * dense_vector} child's full path) and the path of the value in {@code _source}.
+   */
   public String vectorFieldName() {
     return vectorFieldName;
   }
@@ -77,9 +99,9 @@ public final class MatryoshkaVectorFieldType extends MappedFieldType {
   public ValueFetcher valueFetcher(SearchExecutionContext context, String format) {
     if (format != null) {
       throw new IllegalArgumentException(
-          "Field [" + name() + "] of type [" + typeName() + "] doesn't support formats.");
+          "Field [" + vectorFieldName + "] of type [" + typeName() + "] doesn't support formats.");
     }
-    return new ArraySourceValueFetcher(name(), context) {
+    return new ArraySourceValueFetcher(vectorFieldName, context) {
       @Override
       protected Object parseSourceValue(Object value) {
         return value;
@@ -106,9 +128,9 @@ public final class MatryoshkaVectorFieldType extends MappedFieldType {
   public Query termQuery(Object value, SearchExecutionContext context) {
     throw new IllegalArgumentException(
         "Field ["
-            + name()
+            + vectorFieldName
             + "] of type ["
             + typeName()
-            + "] does not support term queries; search it with [matryoshka_knn]");
+            + "] does not support term queries; search it with [matryoshka_knn] or [knn]");
   }
 }

@@ -22,15 +22,21 @@ import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
+import org.apache.lucene.search.join.BitSetProducer;
+import org.apache.lucene.search.join.ToChildBlockJoinQuery;
 import org.elasticsearch.TransportVersion;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
+import org.elasticsearch.common.lucene.search.Queries;
 import org.elasticsearch.index.mapper.MappedFieldType;
+import org.elasticsearch.index.mapper.NestedObjectMapper;
+import org.elasticsearch.index.mapper.vectors.DenseVectorFieldMapper.VectorSimilarity;
 import org.elasticsearch.index.query.LeafQueryBuilder;
 import org.elasticsearch.index.query.MatchNoneQueryBuilder;
 import org.elasticsearch.index.query.QueryBuilder;
 import org.elasticsearch.index.query.QueryRewriteContext;
 import org.elasticsearch.index.query.SearchExecutionContext;
+import org.elasticsearch.index.search.NestedHelper;
 import org.elasticsearch.xcontent.ConstructingObjectParser;
 import org.elasticsearch.xcontent.ObjectParser.ValueType;
 import org.elasticsearch.xcontent.ParseField;
@@ -365,7 +371,13 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
       // As knn: an index that does not map the field has no hits for it.
       return new MatchNoDocsQuery("field [" + fieldName + "] is not mapped");
     }
-    if (mapped instanceof MatryoshkaVectorFieldType == false) {
+    // The user's name belongs to the field's dense_vector child; the code parameters live in the
+    // matryoshka_vector type registered under the hidden name (see MatryoshkaVectorFieldMapper).
+    MappedFieldType own =
+        mapped instanceof MatryoshkaVectorFieldType
+            ? mapped
+            : context.getFieldType(MatryoshkaVectorFieldType.hiddenName(fieldName));
+    if (own instanceof MatryoshkaVectorFieldType == false) {
       throw new IllegalArgumentException(
           "["
               + NAME
@@ -377,7 +389,7 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
               + mapped.typeName()
               + "]");
     }
-    MatryoshkaVectorFieldType field = (MatryoshkaVectorFieldType) mapped;
+    MatryoshkaVectorFieldType field = (MatryoshkaVectorFieldType) own;
     int[] nestedDims = field.nestedDims();
     int queryDims = queryVector.length;
     String magnitude = VectorChecks.problem(queryVector, field.similarity());
@@ -399,19 +411,66 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
     }
     float minScore =
         similarity == null ? Float.NEGATIVE_INFINITY : VectorScores.minScore(field.similarity(), similarity);
+    float[] target =
+        field.similarity() == VectorSimilarity.COSINE ? VectorScores.normalizedAsKnn(queryVector) : queryVector;
+    String userName = field.vectorFieldName();
+    String parentPath = context.nestedLookup().getNestedParent(userName);
+    if (parentPath == null) {
+      return new MatryoshkaKnnQuery(
+          userName,
+          target,
+          field.dims(),
+          k,
+          combine(filters(context)),
+          strategy,
+          minScore,
+          SearcherCancellation.INSTANCE,
+          null);
+    }
+    // A field inside nested objects: as Elasticsearch's knn, the k best distinct parents, each
+    // represented by its best child, and filters on parent fields joined down to the children.
+    Query parentFilter = parentFilter(context);
+    BitSetProducer parents = context.bitsetFilter(parentFilter);
+    List<Query> childFilters = new ArrayList<>();
+    for (Query f : filters(context)) {
+      if (NestedHelper.mightMatchNonNestedDocs(f, parentPath, context)) {
+        f = new ToChildBlockJoinQuery(Queries.filtered(f, parentFilter), parents);
+      }
+      childFilters.add(f);
+    }
     return new MatryoshkaKnnQuery(
-        field.vectorFieldName(),
-        queryVector,
+        userName,
+        target,
         field.dims(),
         k,
-        buildFilter(context),
+        combine(childFilters),
         strategy,
         minScore,
-        SearcherCancellation.INSTANCE);
+        SearcherCancellation.INSTANCE,
+        parents);
   }
 
-  /** The pre-filter: the request's filter and the alias filter, if any. */
-  private Query buildFilter(SearchExecutionContext context) throws IOException {
+  /**
+   * The documents whose children the nested field's documents are: those of the enclosing
+   * {@code nested} query's parent level, or the root documents (as {@code KnnVectorQueryBuilder}
+   * decides).
+   */
+  private static Query parentFilter(SearchExecutionContext context) {
+    NestedObjectMapper current = context.nestedScope().getObjectMapper();
+    if (current == null) {
+      return Queries.newNonNestedFilter(context.indexVersionCreated());
+    }
+    try {
+      context.nestedScope().previousLevel();
+      NestedObjectMapper parent = context.nestedScope().getObjectMapper();
+      return parent == null ? Queries.newNonNestedFilter(context.indexVersionCreated()) : parent.nestedTypeFilter();
+    } finally {
+      context.nestedScope().nextLevel(current);
+    }
+  }
+
+  /** The pre-filters: the request's filter and the alias filter, if any. */
+  private List<Query> filters(SearchExecutionContext context) throws IOException {
     List<Query> filters = new ArrayList<>(2);
     if (filter != null) {
       filters.add(filter.toQuery(context));
@@ -419,6 +478,10 @@ public final class MatryoshkaKnnQueryBuilder extends LeafQueryBuilder<Matryoshka
     if (context.getAliasFilter() != null) {
       filters.add(context.getAliasFilter().toQuery(context));
     }
+    return filters;
+  }
+
+  private static Query combine(List<Query> filters) {
     if (filters.isEmpty()) {
       return null;
     }

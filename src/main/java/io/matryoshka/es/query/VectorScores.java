@@ -1,5 +1,6 @@
 package io.matryoshka.es.query;
 
+import org.apache.lucene.util.VectorUtil;
 import org.elasticsearch.index.mapper.vectors.DenseVectorFieldMapper.VectorSimilarity;
 
 /**
@@ -22,5 +23,26 @@ final class VectorScores {
       case COSINE, DOT_PRODUCT -> (1 + similarity) / 2f;
       case MAX_INNER_PRODUCT -> similarity < 0 ? 1 / (1 + -1 * similarity) : similarity + 1;
     };
+  }
+
+  /**
+   * The query vector as Elasticsearch's {@code knn} hands it to Lucene for a cosine field: divided
+   * by its float length unless its squared length is within 1e-3 of 1 ({@code
+   * DenseVectorFieldType#createKnnFloatQuery}). Cosine does not depend on the query's length, but
+   * float rounding does: dividing the same way keeps {@code matryoshka_knn} and {@code knn} scores
+   * equal to the last float bit or two (Elasticsearch sums the squares with its own SIMD code, which
+   * plugins cannot call; Lucene's sum may round differently).
+   */
+  static float[] normalizedAsKnn(float[] vector) {
+    float squaredMagnitude = VectorUtil.dotProduct(vector, vector);
+    if (Math.abs(squaredMagnitude - 1.0f) < 1e-3f) {
+      return vector;
+    }
+    float length = (float) Math.sqrt(squaredMagnitude);
+    float[] normalized = vector.clone();
+    for (int i = 0; i < normalized.length; i++) {
+      normalized[i] /= length;
+    }
+    return normalized;
   }
 }

@@ -3,6 +3,7 @@ package io.matryoshka.es.stats;
 import io.matryoshka.quantization.CodeLayout;
 import io.matryoshka.codec.FieldCodes;
 import io.matryoshka.codec.MatryoshkaVectorsReader;
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.lucene.codecs.KnnVectorsReader;
@@ -10,7 +11,11 @@ import org.apache.lucene.codecs.perfield.PerFieldKnnVectorsFormat;
 import org.apache.lucene.index.CodecReader;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.FilterLeafReader;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.KnnVectorValues;
 import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.util.Bits;
 
 /** Reads a segment's sizes for one field from this plugin's vectors reader. */
 public final class SegmentSizes {
@@ -33,7 +38,7 @@ public final class SegmentSizes {
   }
 
   /** Adds the segment's share of {@code field} to {@code into}; a segment without it adds nothing. */
-  static void addTo(FieldStats into, LeafReader leaf, String field) {
+  static void addTo(FieldStats into, LeafReader leaf, String field) throws IOException {
     MatryoshkaVectorsReader reader = matryoshkaReader(leaf, field);
     FieldInfo info = leaf.getFieldInfos().fieldInfo(field);
     FieldCodes codes = reader == null ? null : reader.fieldCodes(field);
@@ -47,6 +52,23 @@ public final class SegmentSizes {
       levelBytes.put(nestedDims[level], codes.levelBytes(level));
     }
     long floats = reader.getOffHeapByteSize(info).getOrDefault("vec", 0L);
-    into.addSegment(codes.count(), levelBytes, codes.correctivesBytes(), floats);
+    into.addSegment(codes.count(), liveVectors(leaf, field, codes.count()), levelBytes, codes.correctivesBytes(), floats);
+  }
+
+  /** Vectors of documents the segment's live docs keep (all of them without deletions). */
+  private static long liveVectors(LeafReader leaf, String field, long vectors) throws IOException {
+    Bits live = leaf.getLiveDocs();
+    FloatVectorValues values = leaf.getFloatVectorValues(field);
+    if (live == null || values == null) {
+      return vectors;
+    }
+    long count = 0;
+    KnnVectorValues.DocIndexIterator docs = values.iterator();
+    for (int doc = docs.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = docs.nextDoc()) {
+      if (live.get(doc)) {
+        count++;
+      }
+    }
+    return count;
   }
 }

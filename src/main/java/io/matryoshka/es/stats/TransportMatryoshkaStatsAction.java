@@ -165,8 +165,9 @@ public final class TransportMatryoshkaStatsAction
     for (Mapper mapper : indexService.mapperService().mappingLookup().fieldMappers()) {
       if (mapper instanceof MatryoshkaVectorFieldMapper field) {
         MatryoshkaVectorFieldType type = field.fieldType();
-        shapes.put(type.name(), FieldShape.of(type));
-        vectorFields.put(type.name(), type.vectorFieldName());
+        // Keyed by the user's name (the type itself is registered under a hidden one).
+        shapes.put(type.vectorFieldName(), FieldShape.of(type));
+        vectorFields.put(type.vectorFieldName(), type.vectorFieldName());
       }
     }
     Map<String, FieldStats> fields = new HashMap<>();
@@ -174,7 +175,9 @@ public final class TransportMatryoshkaStatsAction
     if (vectorFields.isEmpty() == false) {
       try (Engine.Searcher searcher = shard.acquireSearcher("matryoshka_stats")) {
         for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
-          vectorFields.forEach((name, vectorField) -> SegmentSizes.addTo(fields.get(name), leaf.reader(), vectorField));
+          for (Map.Entry<String, String> field : vectorFields.entrySet()) {
+            SegmentSizes.addTo(fields.get(field.getKey()), leaf.reader(), field.getValue());
+          }
         }
       }
     }

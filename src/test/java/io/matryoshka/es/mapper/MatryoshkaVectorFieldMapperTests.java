@@ -19,6 +19,7 @@ import org.elasticsearch.common.Strings;
 import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.core.CheckedConsumer;
 import org.elasticsearch.index.mapper.DocumentMapper;
+import org.elasticsearch.index.IndexVersion;
 import org.elasticsearch.index.mapper.DocumentParsingException;
 import org.elasticsearch.index.mapper.MapperParsingException;
 import org.elasticsearch.index.mapper.MapperService;
@@ -97,7 +98,7 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
     // Re-parsing what was serialized gives the same mapping.
     MapperService reparsed = createMapperService(mapperService.documentMapper().mappingSource().string());
     assertThat(fieldMapping(reparsed, ToXContent.EMPTY_PARAMS), equalTo(fieldMapping(mapperService, ToXContent.EMPTY_PARAMS)));
-    MatryoshkaVectorFieldType type = (MatryoshkaVectorFieldType) mapperService.fieldType("embedding");
+    MatryoshkaVectorFieldType type = (MatryoshkaVectorFieldType) mapperService.fieldType(MatryoshkaVectorFieldType.hiddenName("embedding"));
     assertArrayEquals(new int[] {4, 8, 16}, type.nestedDims());
     assertThat(type.bits(), equalTo(4));
     assertThat(type.similarity(), equalTo(DenseVectorFieldMapper.VectorSimilarity.L2_NORM));
@@ -105,10 +106,29 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
 
   public void testHiddenVectorsChildIsADenseVectorOutsideTheMapping() throws IOException {
     MapperService mapperService = createMapperService(embedding(b -> b.field("dims", 8)));
-    String child = "embedding." + MatryoshkaVectorFieldMapper.VECTORS_LEAF_NAME;
+    // The swap: the dense_vector child holds the user's name, the matryoshka_vector type the hidden one.
+    String child = "embedding";
+    String hidden = MatryoshkaVectorFieldType.hiddenName("embedding");
     assertThat(mapperService.fieldType(child), instanceOf(DenseVectorFieldMapper.DenseVectorFieldType.class));
-    assertThat(((MatryoshkaVectorFieldType) mapperService.fieldType("embedding")).vectorFieldName(), equalTo(child));
-    assertThat(mapperService.documentMapper().mappingSource().string(), allOf(containsString("embedding"), org.hamcrest.Matchers.not(containsString(child))));
+    assertThat(mapperService.mappingLookup().getMapper(child), instanceOf(DenseVectorFieldMapper.class));
+    DenseVectorFieldMapper.DenseVectorFieldType dense = (DenseVectorFieldMapper.DenseVectorFieldType) mapperService.fieldType(child);
+    // Not flat: Elasticsearch's knn would brute-force flat fields without asking the format's reader.
+    assertThat(dense.getIndexOptions().isFlat(), equalTo(false));
+    assertThat(((MatryoshkaVectorFieldType) mapperService.fieldType(hidden)).vectorFieldName(), equalTo(child));
+    assertThat(
+        mapperService.documentMapper().mappingSource().string(),
+        allOf(containsString("embedding"), org.hamcrest.Matchers.not(containsString(hidden)), org.hamcrest.Matchers.not(containsString("dense_vector"))));
+  }
+
+  /** Indices created before 8.11 default dense_vector to index: false; the child is indexed anyway. */
+  public void testChildIsIndexedOnIndicesOfEveryVersion() throws IOException {
+    IndexVersion old = org.elasticsearch.test.index.IndexVersionUtils.getPreviousVersion(DenseVectorFieldMapper.INDEXED_BY_DEFAULT_INDEX_VERSION);
+    for (IndexVersion version : List.of(old, IndexVersion.current())) {
+      MapperService mapperService = createMapperService(version, embedding(b -> b.field("dims", 8).field("similarity", "dot_product")));
+      DenseVectorFieldMapper.DenseVectorFieldType dense = (DenseVectorFieldMapper.DenseVectorFieldType) mapperService.fieldType("embedding");
+      assertThat(version.toString(), dense.indexType().hasVectors(), equalTo(true));
+      assertThat(dense.similarity(), equalTo(DenseVectorFieldMapper.VectorSimilarity.DOT_PRODUCT));
+    }
   }
 
   public void testPcaMappingDefaultsToHalvings() throws IOException {
@@ -117,7 +137,7 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
         fieldMapping(mapperService, ToXContent.EMPTY_PARAMS),
         equalTo(Map.of("type", "matryoshka_vector", "dims", 128, "rotation", "pca", "bits", 4)));
     assertThat(fieldMapping(mapperService, INCLUDE_DEFAULTS).get("nested_dims"), equalTo(List.of(32, 64, 128)));
-    MatryoshkaVectorFieldType type = (MatryoshkaVectorFieldType) mapperService.fieldType("embedding");
+    MatryoshkaVectorFieldType type = (MatryoshkaVectorFieldType) mapperService.fieldType(MatryoshkaVectorFieldType.hiddenName("embedding"));
     assertThat(type.rotation(), equalTo(Rotation.PCA));
     assertArrayEquals(new int[] {32, 64, 128}, type.nestedDims());
   }
@@ -175,9 +195,34 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
   }
 
   public void testUnknownParameter() {
+    // [index_options] was the example here until dense_vector's own parameters got their own errors
+    // (testDenseVectorParameters); [m] is an HNSW option, not a mapping parameter of either type.
     MapperParsingException e =
-        expectThrows(MapperParsingException.class, () -> createMapperService(embedding(b -> b.field("dims", 8).field("index_options", "x"))));
-    assertThat(e.getMessage(), containsString("unknown parameter [index_options] on mapper [embedding]"));
+        expectThrows(MapperParsingException.class, () -> createMapperService(embedding(b -> b.field("dims", 8).field("m", 16))));
+    assertThat(e.getMessage(), containsString("unknown parameter [m] on mapper [embedding]"));
+  }
+
+  /** A dense_vector mapping with only its type changed is accepted; what cannot hold says what to use. */
+  public void testDenseVectorParameters() throws IOException {
+    MapperService same =
+        createMapperService(
+            embedding(b -> b.field("dims", 8).field("index", true).field("element_type", "float").field("similarity", "dot_product")));
+    assertThat(
+        fieldMapping(same, ToXContent.EMPTY_PARAMS),
+        equalTo(Map.of("type", "matryoshka_vector", "dims", 8, "similarity", "dot_product")));
+    // They only restate what the field always is: not serialized, not even among the defaults.
+    MapperService plain = createMapperService(embedding(b -> b.field("dims", 8)));
+    assertThat(fieldMapping(plain, INCLUDE_DEFAULTS).containsKey("index"), equalTo(false));
+    assertThat(fieldMapping(plain, INCLUDE_DEFAULTS).containsKey("element_type"), equalTo(false));
+    assertMappingError(b -> b.field("dims", 8).field("index", false), "[index] on field [embedding]", "[dense_vector] with [index: false]");
+    assertMappingError(b -> b.field("dims", 8).field("element_type", "byte"), "[element_type] on field [embedding]", "can only be [float] but was [byte]", "[bits]");
+    assertMappingError(b -> b.field("dims", 8).field("element_type", "bit"), "[element_type] on field [embedding]", "map the field as [dense_vector]");
+    assertMappingError(
+        b -> b.field("dims", 8).startObject("index_options").field("type", "bbq_hnsw").endObject(),
+        "[index_options] on field [embedding]",
+        "remove [index_options]",
+        "[bits]",
+        "[num_candidates]");
   }
 
   public void testParametersCannotBeUpdated() throws IOException {
@@ -202,7 +247,7 @@ public class MatryoshkaVectorFieldMapperTests extends MapperServiceTestCase {
   public void testIndexesTheVectorIntoTheHiddenChild() throws IOException {
     DocumentMapper mapper = createDocumentMapper(embedding(b -> b.field("dims", 3).field("similarity", "dot_product")));
     ParsedDocument doc = mapper.parse(source(b -> b.array("embedding", 0.6f, 0.8f, 0f)));
-    List<IndexableField> fields = doc.rootDoc().getFields("embedding." + MatryoshkaVectorFieldMapper.VECTORS_LEAF_NAME);
+    List<IndexableField> fields = doc.rootDoc().getFields("embedding");
     assertThat(fields.size(), equalTo(1));
     KnnFloatVectorField field = (KnnFloatVectorField) fields.get(0);
     assertArrayEquals(new float[] {0.6f, 0.8f, 0f}, field.vectorValue(), 0f);

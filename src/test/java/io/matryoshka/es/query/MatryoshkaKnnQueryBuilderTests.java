@@ -111,7 +111,7 @@ public class MatryoshkaKnnQueryBuilderTests extends AbstractQueryTestCase<Matryo
   protected void doAssertLuceneQuery(MatryoshkaKnnQueryBuilder builder, Query query, SearchExecutionContext context) {
     assertThat(query, instanceOf(MatryoshkaKnnQuery.class));
     MatryoshkaKnnQuery knn = (MatryoshkaKnnQuery) query;
-    assertThat(knn.getField(), equalTo(FIELD + "." + MatryoshkaVectorFieldMapper.VECTORS_LEAF_NAME));
+    assertThat(knn.getField(), equalTo(FIELD));
     assertThat(knn.getK(), equalTo(builder.k()));
     assertThat(knn.strategy().queryDims(), equalTo(builder.queryVector().length));
     assertThat(knn.strategy().exact(), equalTo(builder.exact()));

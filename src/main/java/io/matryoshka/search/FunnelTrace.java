@@ -1,0 +1,74 @@
+package io.matryoshka.search;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What the funnel did in one segment, for {@code profile} and {@code explain}: per stage, the
+ * candidates it scored and kept, the code or float bytes it read, and its time. Filled by the
+ * segment's engine as it runs each stage (it knows the code layout and what it read), read by the
+ * query once the segments are searched.
+ */
+public final class FunnelTrace {
+  private final int segment;
+  private final List<String> stages = new ArrayList<>();
+  private int segmentDocs = -1;
+
+  FunnelTrace(int segment) {
+    this.segment = segment;
+  }
+
+  /** The segment's documents with a vector: called once the engine runs on the segment. */
+  public void segmentDocs(int docs) {
+    this.segmentDocs = docs;
+  }
+
+  /**
+   * One stage: {@code scored} candidates in, {@code kept} out, {@code bytes} of codes or floats
+   * read, {@code nanos} spent.
+   */
+  public void stage(FunnelStage stage, long scored, long kept, long bytes, long nanos) {
+    stages.add(
+        String.format(
+            Locale.ROOT,
+            "%s@%d%s scored %d kept %d, read %d %s bytes, %s",
+            stage.metric().wireName(),
+            stage.dims(),
+            stage.bits() == 0 ? "" : "x" + stage.bits() + "b",
+            scored,
+            kept,
+            bytes,
+            stage.metric().usesCodes() ? "code" : "float",
+            millis(nanos)));
+  }
+
+  /** Every accepted document scored exactly (no code stage first). */
+  public void exact(long scored, long floatBytes, long nanos) {
+    stages.add(String.format(Locale.ROOT, "exact: scored %d, read %d float bytes, %s", scored, floatBytes, millis(nanos)));
+  }
+
+  /** Lucene scored this segment by brute force instead (a filter left few documents). */
+  void exactFallback(long scored, long floatBytes, long nanos) {
+    stages.add(
+        String.format(
+            Locale.ROOT,
+            "exact (Lucene's fallback for a selective filter): scored %d, read %d float bytes, %s",
+            scored,
+            floatBytes,
+            millis(nanos)));
+  }
+
+  /** One line for the segment, or null if nothing of the funnel ran there. */
+  String describe() {
+    if (stages.isEmpty()) {
+      return null;
+    }
+    String docs = segmentDocs < 0 ? "" : " (" + segmentDocs + " vectors)";
+    return "segment " + segment + docs + ": " + String.join("; ", stages);
+  }
+
+  private static String millis(long nanos) {
+    return String.format(Locale.ROOT, "%.3f ms", nanos / 1e6);
+  }
+}
