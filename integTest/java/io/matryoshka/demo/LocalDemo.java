@@ -35,7 +35,7 @@ public final class LocalDemo {
   static final int DIMS = 384;
   /**
    * Searches run, unprinted, before the printed ones. A fresh node runs its first search in the
-   * interpreter while loading its classes (0.35-1.3 s in nine runs, with a metaspace-triggered GC
+   * interpreter while loading its classes (0.33-1.3 s in 15 runs, with a metaspace-triggered GC
    * of up to 0.4 s in it); both JVMs then compile the search path as it gets hot. Measured on a
    * 2-core host at load average 7-8 (one segment of 4,000 documents): the node's median
    * {@code took} was 137 ms over searches 1-4, 8 ms over 11-25, 4 ms over 101-300 and 1 ms from
