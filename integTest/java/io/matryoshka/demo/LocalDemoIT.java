@@ -28,6 +28,8 @@ public class LocalDemoIT {
     demo.loadSampleData();
     assertEquals(4000, ((Number) Json.path(Json.call(cluster.client(), "GET", "/" + LocalDemo.INDEX + "/_count", null), "count")).intValue());
 
+    // fewer than the main job's 1,000: this checks the step, not the speed it brings
+    demo.warmUp(200, LocalDemo.WARM_UP_BUDGET_NANOS);
     List<LocalDemo.Example> examples = demo.runExamples(4);
     assertEquals(4, examples.size());
     for (LocalDemo.Example example : examples) {
@@ -40,6 +42,8 @@ public class LocalDemoIT {
     String output = printed.toString(StandardCharsets.UTF_8);
     assertTrue(output, output.contains("Query: \"" + first.query() + "\""));
     assertTrue(output, output.contains("4,000/4,000 docs"));
+    assertTrue(output, output.matches("(?s).*Warm-up: [\\d,]+ searches in .*"));
+    assertTrue(output, output.matches("(?s).*\\(took \\d+ ms on the node, \\d+\\.\\d ms round trip\\).*"));
   }
 
   /**
