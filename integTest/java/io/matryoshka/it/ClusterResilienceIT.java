@@ -265,8 +265,13 @@ public class ClusterResilienceIT {
     @SuppressWarnings("unchecked")
     private static Map<String, List<String>> assertShardCopiesAgree(String index, int expectedDocs) {
         call(cluster.client(), "POST", "/" + index + "/_refresh", null);
-        String text = Json.send(cluster.client(), "GET", "/_cat/shards/" + index + "?format=json&h=shard,prirep,state,docs,node", null);
-        List<Object> rows = Json.parseArray(text);
+        List<Object> rows = shardRows(index);
+        // A copy that has only just started may not report its document count yet (docs: null);
+        // on a loaded machine that lasts a moment after the cluster turns green.
+        for (int attempt = 0; attempt < 60 && rows.stream().anyMatch(row -> ((Map<String, Object>) row).get("docs") == null); attempt++) {
+            sleep(500);
+            rows = shardRows(index);
+        }
         Map<String, List<String>> nodesByShard = new TreeMap<>();
         Map<String, Set<String>> docsByShard = new HashMap<>();
         int primaryDocs = 0;
@@ -288,6 +293,20 @@ public class ClusterResilienceIT {
         docsByShard.forEach((shard, counts) -> assertEquals("doc counts of the copies of shard " + shard + " differ: " + rows, 1, counts.size()));
         assertEquals("documents in the primaries of " + index + ": " + rows, expectedDocs, primaryDocs);
         return nodesByShard;
+    }
+
+    private static List<Object> shardRows(String index) {
+        return Json.parseArray(
+            Json.send(cluster.client(), "GET", "/_cat/shards/" + index + "?format=json&h=shard,prirep,state,docs,node", null));
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 
     @SuppressWarnings("unchecked")
