@@ -100,7 +100,13 @@ public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
    */
   public static final int VERSION_START = 0;
 
-  public static final int VERSION_CURRENT = VERSION_START;
+  /**
+   * The rotation has {@code r <= min(count, dims)} rows, recorded in {@code .vemb}, instead of
+   * {@code dims}: its size follows the segment's sample ({@code PcaRotation}).
+   */
+  public static final int VERSION_BOUNDED_ROTATION = 1;
+
+  public static final int VERSION_CURRENT = VERSION_BOUNDED_ROTATION;
 
   /** Same limit as Elasticsearch's dense_vector. */
   public static final int MAX_DIMS = CodeLayout.MAX_DIMS;

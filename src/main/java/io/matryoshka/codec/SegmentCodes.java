@@ -7,6 +7,7 @@ package io.matryoshka.codec;
  * @param levelOffsets start of each nested level's block
  * @param correctivesOffset start of the per-document corrective terms (0 with one bit)
  * @param rotationOffset start of the rotation matrix (0 without rotation)
+ * @param rotationRows rows of the rotation matrix, each of {@code dims} floats (0 without rotation)
  */
 record SegmentCodes(
-    float[] centroid, long[] levelOffsets, long correctivesOffset, long rotationOffset) {}
+    float[] centroid, long[] levelOffsets, long correctivesOffset, long rotationOffset, int rotationRows) {}

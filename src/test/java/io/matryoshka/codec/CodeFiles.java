@@ -38,7 +38,8 @@ public final class CodeFiles {
       float[] centroid,
       long[] levelOffsets,
       long correctivesOffset,
-      long rotationOffset) {}
+      long rotationOffset,
+      int rotationRows) {}
 
   public static SegmentReader segmentReader(LeafReader leaf) {
     return (SegmentReader) FilterLeafReader.unwrap(leaf);
@@ -63,7 +64,9 @@ public final class CodeFiles {
     String name = fileWithExtension(segment, MatryoshkaVectorsFormat.META_EXTENSION);
     List<FieldMeta> fields = new ArrayList<>();
     try (ChecksumIndexInput in = dir.openChecksumInput(name)) {
-      CodecUtil.checkHeader(in, MatryoshkaVectorsFormat.META_CODEC_NAME, 0, 0);
+      int version =
+          CodecUtil.checkHeader(
+              in, MatryoshkaVectorsFormat.META_CODEC_NAME, MatryoshkaVectorsFormat.VERSION_START, MatryoshkaVectorsFormat.VERSION_CURRENT);
       byte[] id = new byte[16];
       in.readBytes(id, 0, id.length);
       if (Arrays.equals(id, segment.getSegmentInfo().info.getId()) == false) {
@@ -86,6 +89,7 @@ public final class CodeFiles {
         long[] offsets = null;
         long correctives = -1;
         long rotationOffset = -1;
+        int rotationRows = -1;
         if (count > 0) {
           centroid = new float[dims];
           for (int i = 0; i < dims; i++) {
@@ -97,10 +101,13 @@ public final class CodeFiles {
           }
           correctives = in.readVLong();
           rotationOffset = in.readVLong();
+          // version 1 records the rotation's rows; version 0's rotation was dims x dims
+          rotationRows = version >= 1 ? in.readVInt() : rotation == 0 ? 0 : dims;
         }
         fields.add(
             new FieldMeta(
-                number, similarity, dims, count, nested, bits, rotation, centroid, offsets, correctives, rotationOffset));
+                number, similarity, dims, count, nested, bits, rotation, centroid, offsets, correctives, rotationOffset,
+                rotationRows));
       }
       CodecUtil.checkFooter(in);
     }
