@@ -92,15 +92,17 @@ import org.apache.lucene.index.SegmentWriteState;
  * vectors (a deterministic sample of at most 4,096, at most 512 above 512 dims), most variance
  * first, learned at every flush and merge; nested levels are then prefixes of the rotated
  * coordinates. Floats stay unrotated. From version 1, {@code R} has {@code r} rows, at most the
- * sample's size and 512 (see {@code PcaRotation}): coordinates {@code r .. dims - 1} of {@code y}
+ * sample's size, and above 512 dims at most {@code max(2^19 / dims, nested[0])} and 512 (128 at
+ * 4,096 dims; see {@code PcaRotation}): coordinates {@code r .. dims - 1} of {@code y}
  * are 0 for documents and queries alike. Their codes are constant across documents, so that they
  * add the same amount to every document's score: sign bit 0; with {@code b > 1} bits the document's
  * {@code q} alternates {@code 2^(b-1) - 1} and {@code 2^(b-1)} (coordinate {@code r} first), whose
  * values average exactly 0, and its interval is taken over the first {@code r} coordinates only.
  * In a segment sampled whole (up to 4,096 vectors at 512 dims or fewer, 512 above) every centred
  * document lies in the span of the axes, so nothing is lost; in a larger segment above 512 dims
- * the remainder past the 512 leading axes is not coded (a first stage reads far fewer leading
- * coordinates, and the exact float stage scores every survivor on all of them).
+ * the remainder past the {@code r} leading axes is not coded (a first stage reads at most the
+ * first nested level, which {@code r} always covers, and the exact float stage scores every
+ * survivor on all dims).
  *
  * <p>The segment keeps everything it needs to be read: the public no-arg instance (the one
  * Lucene's SPI loads by {@link #NAME}) reads every variant this format wrote.

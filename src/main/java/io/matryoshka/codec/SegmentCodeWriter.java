@@ -49,7 +49,8 @@ final class SegmentCodeWriter {
     float[] centroid = centroid(count, passes);
     float[][] rotationRows =
         rotation == Rotation.PCA
-            ? PcaRotation.learn(count, layout.dims(), similarity, centroid, passes)
+            ? PcaRotation.learn(
+                count, layout.dims(), similarity, centroid, passes, PcaRotation.maxRows(layout.dims(), layout.levelEnd(0)))
             : null;
     Binarizer binarizer = new Binarizer(layout, similarity, centroid, rotationRows);
 

@@ -16,7 +16,7 @@ import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
  * code prefixes work for models that are not Matryoshka-trained.
  *
  * <p>The axes come from a deterministic sample of {@code m} vectors (every {@code stride}-th) and
- * are at most {@code r <= min(m, dims, MAX_AXES)}: a sample spans no more than {@code m}
+ * are at most {@code r <= min(m, dims, maxRows)}: a sample spans no more than {@code m}
  * directions, so a small segment's rotation is small (for a segment sampled whole, every centred
  * vector lies in the span of its axes). Two ways to the same axes, whichever eigenproblem is
  * smaller:
@@ -31,15 +31,18 @@ import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
  *       sample.
  * </ul>
  *
- * <p>Bound: the eigenproblem is never larger than {@link #MAX_AXES} (EJML's symmetric
+ * <p>Bounds: the eigenproblem is never larger than {@link #MAX_AXES} (EJML's symmetric
  * decomposition is cubic: 0.08 s at 256, 0.28 s at 512, 0.86 s at 768 and 3.0 s at 1024 on a
- * shared 2-core EPYC), so above {@link #MAX_AXES} dims the sample is {@link #MAX_AXES} vectors.
- * The whole fit then costs at most about {@code MAX_AXES^2 dims} multiply-adds twice, and each
- * document's rotation {@code r dims}, whatever the segment's size.
+ * shared 2-core EPYC), so above {@link #MAX_AXES} dims the sample is {@link #MAX_AXES} vectors,
+ * and the rotation keeps at most {@link #MAX_ROTATION_FLOATS} floats (but the whole first nested
+ * level), so that coding each document at flush and merge, and each query, costs no more than a
+ * 724-dim rotation would. The fit then costs at most {@code MAX_AXES^2 dims / 2} multiply-adds for
+ * the Gram matrix, a 512 x 512 decomposition and {@code r MAX_AXES dims} for the axes, whatever the
+ * segment's size; a segment of {@code m < 512} vectors costs {@code O(m^2 dims)}.
  *
- * <p>Deterministic for the same vectors: the sample is every {@code stride}-th vector, the
- * covariance or Gram matrix is summed in double, and each axis's sign is fixed (largest component
- * positive).
+ * <p>Deterministic for the same vectors on the same JVM: the sample is every {@code stride}-th
+ * vector, the covariance or Gram matrix is summed in double, and each axis's sign is fixed
+ * (largest component positive).
  */
 public final class PcaRotation {
   /** Vectors sampled for the covariance: enough for a stable spectrum, bounded flush cost. */
@@ -53,6 +56,14 @@ public final class PcaRotation {
   public static final int MAX_AXES = 512;
 
   /**
+   * Most floats of a rotation learned above {@link #MAX_AXES} dims: {@code 2^19} (2 MiB, a little
+   * less than a 768-dim rotation's 2.25 MiB), so that coding a document or a query costs at most
+   * about {@code 2^19} multiply-adds and reads at most 2 MiB of rotation: 256 rows at 2,048 dims,
+   * 128 at 4,096. Never fewer rows than the first nested level, which a first stage scans.
+   */
+  public static final int MAX_ROTATION_FLOATS = 1 << 19;
+
+  /**
    * Eigenvalues below this fraction of the largest are the sample's null space (rounding), not
    * axes, when the axes come from the Gram matrix.
    */
@@ -60,14 +71,37 @@ public final class PcaRotation {
 
   private PcaRotation() {}
 
+  /**
+   * The most rows a rotation learned for {@code dims} dims keeps: all {@code dims} up to {@link
+   * #MAX_AXES}; above, {@code MAX_ROTATION_FLOATS / dims}, but at least {@code firstLevel} (the
+   * first nested level's dims), and never more than {@link #MAX_AXES}.
+   */
+  public static int maxRows(int dims, int firstLevel) {
+    if (dims <= MAX_AXES) {
+      return dims;
+    }
+    return Math.min(MAX_AXES, Math.max(MAX_ROTATION_FLOATS / dims, firstLevel));
+  }
+
   /** The sample size learning takes from a segment of {@code count} vectors of {@code dims}. */
   public static int sampleSize(int count, int dims) {
     return Math.min(count, dims <= MAX_AXES ? MAX_SAMPLE : MAX_AXES);
   }
 
   /**
+   * Learns with {@code maxRows(dims, dims)} rows at most (every axis the sample has, up to {@link
+   * #MAX_AXES}).
+   */
+  public static float[][] learn(
+      int count, int dims, VectorSimilarityFunction similarity, float[] centroid, VectorPasses passes)
+      throws IOException {
+    return learn(count, dims, similarity, centroid, passes, maxRows(dims, dims));
+  }
+
+  /**
+   * @param maxRows most axes to keep ({@link #maxRows})
    * @return {@code r} rows of length {@code dims}, orthonormal, row {@code i} the axis with the
-   *     {@code i}-th largest variance; {@code r <= min(sample, dims, MAX_AXES)}, possibly 0 (one
+   *     {@code i}-th largest variance; {@code r <= min(sample, dims, maxRows)}, possibly 0 (one
    *     vector, or all equal)
    */
   public static float[][] learn(
@@ -75,12 +109,14 @@ public final class PcaRotation {
       int dims,
       VectorSimilarityFunction similarity,
       float[] centroid,
-      VectorPasses passes)
+      VectorPasses passes,
+      int maxRows)
       throws IOException {
     int target = sampleSize(count, dims);
     int stride = Math.max(1, (count + target - 1) / Math.max(1, target));
     if (target >= dims) {
-      return fromCovariance(dims, stride, similarity, centroid, passes);
+      float[][] axes = fromCovariance(dims, stride, similarity, centroid, passes);
+      return axes.length > maxRows ? Arrays.copyOf(axes, maxRows) : axes;
     }
     float[][] sample = new float[target][];
     int[] ord = {0};
@@ -97,7 +133,7 @@ public final class PcaRotation {
           }
           sample[sampled[0]++] = centred;
         });
-    return fromGram(Arrays.copyOf(sample, sampled[0]), dims);
+    return fromGram(Arrays.copyOf(sample, sampled[0]), dims, maxRows);
   }
 
   private static float[][] fromCovariance(
@@ -136,7 +172,7 @@ public final class PcaRotation {
   }
 
   /** Axes of a centred sample of {@code m < dims} vectors through its {@code m x m} Gram matrix. */
-  static float[][] fromGram(float[][] sample, int dims) {
+  static float[][] fromGram(float[][] sample, int dims, int maxRows) {
     int m = sample.length;
     if (m == 0) {
       return new float[0][];
@@ -156,7 +192,7 @@ public final class PcaRotation {
     while (rows < m && largest > 0 && eigen.getEigenvalue(order[rows]).real > NULL_VARIANCE * largest) {
       rows++;
     }
-    rows = Math.min(rows, MAX_AXES);
+    rows = Math.min(rows, Math.min(maxRows, MAX_AXES));
     // Axis r = X^T v_r: component j is the dot product of v_r with column j of the sample.
     float[][] columns = new float[dims][m];
     for (int a = 0; a < m; a++) {
@@ -173,7 +209,7 @@ public final class PcaRotation {
       }
       float[] axis = axes[r];
       for (int j = 0; j < dims; j++) {
-        axis[j] = m >= 8 ? VectorUtil.dotProduct(weights, columns[j]) : (float) dot(weights, columns[j]);
+        axis[j] = VectorUtil.dotProduct(weights, columns[j]);
       }
       normaliseWithSign(axis);
     }

@@ -207,6 +207,10 @@ public class PcaRotationTests extends LuceneTestCase {
     float[][] vectors = SyntheticVectors.generate(PcaRotation.MAX_AXES + 100, dims, random().nextLong());
     assertEquals(PcaRotation.MAX_AXES, PcaRotation.sampleSize(vectors.length, dims));
     assertEquals(PcaRotation.MAX_SAMPLE, PcaRotation.sampleSize(100_000, PcaRotation.MAX_AXES));
+    assertEquals(384, PcaRotation.maxRows(384, 64));
+    assertEquals(512, PcaRotation.maxRows(768, 48));
+    assertEquals(128, PcaRotation.maxRows(4096, 32));
+    assertEquals(1024 / 2, PcaRotation.maxRows(4096, 1024));
     float[][] rows = learn(vectors, VectorSimilarityFunction.DOT_PRODUCT);
     assertTrue(rows.length + " rows", rows.length <= PcaRotation.MAX_AXES && rows.length > PcaRotation.MAX_AXES / 2);
     assertOrthonormal(java.util.Arrays.copyOf(rows, 32), dims);
