@@ -98,11 +98,11 @@ import org.apache.lucene.index.SegmentWriteState;
  * add the same amount to every document's score: sign bit 0; with {@code b > 1} bits the document's
  * {@code q} alternates {@code 2^(b-1) - 1} and {@code 2^(b-1)} (coordinate {@code r} first), whose
  * values average exactly 0, and its interval is taken over the first {@code r} coordinates only.
- * In a segment sampled whole (up to 4,096 vectors at 512 dims or fewer, 512 above) every centred
- * document lies in the span of the axes, so nothing is lost; in a larger segment above 512 dims
- * the remainder past the {@code r} leading axes is not coded (a first stage reads at most the
- * first nested level, which {@code r} always covers, and the exact float stage scores every
- * survivor on all dims).
+ * Up to 512 dims, and above for a segment no larger than its row bound plus one (129 documents at
+ * 4,096 dims), every centred document lies in the span of the axes, so nothing is lost; otherwise
+ * above 512 dims the remainder past the {@code r} leading axes is not coded (a first stage reads
+ * the first nested level, which {@code r} covers whenever the segment has more vectors than that
+ * level has dims, and the exact float stage scores every survivor on all dims).
  *
  * <p>The segment keeps everything it needs to be read: the public no-arg instance (the one
  * Lucene's SPI loads by {@link #NAME}) reads every variant this format wrote.

@@ -17,8 +17,8 @@ import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
  *
  * <p>The axes come from a deterministic sample of {@code m} vectors (every {@code stride}-th) and
  * are at most {@code r <= min(m, dims, maxRows)}: a sample spans no more than {@code m}
- * directions, so a small segment's rotation is small (for a segment sampled whole, every centred
- * vector lies in the span of its axes). Two ways to the same axes, whichever eigenproblem is
+ * directions, so a small segment's rotation is small (for a segment sampled whole with no more
+ * than {@code maxRows + 1} vectors, every centred vector lies in the span of its axes). Two ways to the same axes, whichever eigenproblem is
  * smaller:
  *
  * <ul>
