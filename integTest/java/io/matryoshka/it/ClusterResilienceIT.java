@@ -265,13 +265,7 @@ public class ClusterResilienceIT {
     @SuppressWarnings("unchecked")
     private static Map<String, List<String>> assertShardCopiesAgree(String index, int expectedDocs) {
         call(cluster.client(), "POST", "/" + index + "/_refresh", null);
-        List<Object> rows = shardRows(index);
-        // A copy that has only just started may not report its document count yet (docs: null);
-        // on a loaded machine that lasts a moment after the cluster turns green.
-        for (int attempt = 0; attempt < 60 && rows.stream().anyMatch(row -> ((Map<String, Object>) row).get("docs") == null); attempt++) {
-            sleep(500);
-            rows = shardRows(index);
-        }
+        List<Object> rows = shardRowsWithCounts(index);
         Map<String, List<String>> nodesByShard = new TreeMap<>();
         Map<String, Set<String>> docsByShard = new HashMap<>();
         int primaryDocs = 0;
@@ -293,6 +287,20 @@ public class ClusterResilienceIT {
         docsByShard.forEach((shard, counts) -> assertEquals("doc counts of the copies of shard " + shard + " differ: " + rows, 1, counts.size()));
         assertEquals("documents in the primaries of " + index + ": " + rows, expectedDocs, primaryDocs);
         return nodesByShard;
+    }
+
+    /**
+     * A copy that has only just started may not report its document count yet (docs: null); on a
+     * loaded machine that lasts a moment after the cluster turns green: ask again, for up to 30 s.
+     */
+    @SuppressWarnings("unchecked")
+    private static List<Object> shardRowsWithCounts(String index) {
+        List<Object> rows = shardRows(index);
+        for (int attempt = 0; attempt < 60 && rows.stream().anyMatch(row -> ((Map<String, Object>) row).get("docs") == null); attempt++) {
+            sleep(500);
+            rows = shardRows(index);
+        }
+        return rows;
     }
 
     private static List<Object> shardRows(String index) {

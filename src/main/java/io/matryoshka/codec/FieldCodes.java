@@ -3,8 +3,8 @@ package io.matryoshka.codec;
 import io.matryoshka.engine.StoredCodes;
 import io.matryoshka.quantization.Binarizer;
 import io.matryoshka.quantization.CodeLayout;
-import io.matryoshka.quantization.PcaRotation;
 import io.matryoshka.quantization.Rotation;
+import io.matryoshka.quantization.RotationRows;
 import java.io.IOException;
 import org.apache.lucene.codecs.CodecUtil;
 import org.apache.lucene.index.CorruptIndexException;
@@ -13,11 +13,13 @@ import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.store.DataInput;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.store.RandomAccessInput;
+import org.apache.lucene.util.VectorUtil;
 
 /**
  * One field's codes in one segment, as described by its {@code .vemb} entry: the layout, the
  * centroid and where each block lies in {@code .veb}. Immutable and shared by all searches; the
- * engine reads it as {@link StoredCodes} over the segment's open data file.
+ * engine reads it as {@link StoredCodes} over the segment's open data file. Nothing of the codes
+ * or the rotation is held on heap: both are read in place from the mapped data file.
  */
 public final class FieldCodes implements StoredCodes {
   private final VectorSimilarityFunction similarity;
@@ -28,6 +30,7 @@ public final class FieldCodes implements StoredCodes {
   private final long[] levelOffsets;
   private final long correctivesOffset;
   private final long rotationOffset;
+  private final int rotationRows;
   /** Start of the survivor block, or -1 where the segment has none (version 0, one bit). */
   private final long survivorOffset;
   private final IndexInput data;
@@ -41,6 +44,7 @@ public final class FieldCodes implements StoredCodes {
       long[] levelOffsets,
       long correctivesOffset,
       long rotationOffset,
+      int rotationRows,
       long survivorOffset,
       IndexInput data) {
     this.similarity = similarity;
@@ -51,6 +55,7 @@ public final class FieldCodes implements StoredCodes {
     this.levelOffsets = levelOffsets;
     this.correctivesOffset = correctivesOffset;
     this.rotationOffset = rotationOffset;
+    this.rotationRows = rotationRows;
     this.survivorOffset = survivorOffset;
     this.data = data;
   }
@@ -60,9 +65,9 @@ public final class FieldCodes implements StoredCodes {
    * length.
    *
    * @param data the segment's open {@code .veb}, which searches read the codes from
-   * @param version the format version of the segment's files
+   * @param version the format version both files were written with
    */
-  static FieldCodes read(DataInput meta, FieldInfo field, IndexInput data, int version, IndexInput metaForErrors)
+  static FieldCodes read(DataInput meta, FieldInfo field, IndexInput data, IndexInput metaForErrors, int version)
       throws IOException {
     long dataLength = data.length() - CodecUtil.footerLength();
     int fieldDims = field.getVectorDimension();
@@ -106,6 +111,7 @@ public final class FieldCodes implements StoredCodes {
     long[] levelOffsets = new long[levels];
     long correctivesOffset = 0;
     long rotationOffset = 0;
+    int rotationRows = 0;
     long survivorOffset = -1;
     if (count > 0) {
       for (int i = 0; i < dims; i++) {
@@ -118,8 +124,18 @@ public final class FieldCodes implements StoredCodes {
       correctivesOffset = meta.readVLong();
       checkBlock(correctivesOffset, (long) count * layout.correctiveBytesPerDoc(), dataLength, metaForErrors);
       rotationOffset = meta.readVLong();
-      long rotationBytes = rotation == Rotation.NONE ? 0 : (long) dims * dims * Float.BYTES;
-      checkBlock(rotationOffset, rotationBytes, dataLength, metaForErrors);
+      if (version >= MatryoshkaVectorsFormat.VERSION_BOUNDED_ROTATION) {
+        rotationRows = meta.readVInt();
+        int maxRows = rotation == Rotation.NONE ? 0 : Math.min(dims, count);
+        if (rotationRows < 0 || rotationRows > maxRows) {
+          throw new CorruptIndexException(
+              "invalid number of rotation rows " + rotationRows + " (at most " + maxRows + ")", metaForErrors);
+        }
+      } else {
+        // version 0: a full dims x dims rotation with pca
+        rotationRows = rotation == Rotation.NONE ? 0 : dims;
+      }
+      checkBlock(rotationOffset, (long) rotationRows * dims * Float.BYTES, dataLength, metaForErrors);
       if (version >= MatryoshkaVectorsFormat.VERSION_SURVIVOR_BLOCK) {
         long offset = meta.readVLong();
         if (layout.hasSurvivorBlock()) {
@@ -139,6 +155,7 @@ public final class FieldCodes implements StoredCodes {
         levelOffsets,
         correctivesOffset,
         rotationOffset,
+        rotationRows,
         survivorOffset,
         data);
   }
@@ -203,35 +220,42 @@ public final class FieldCodes implements StoredCodes {
   }
 
   /**
-   * The binarizer queries must use to meet this segment's codes. The rotation (dims x dims floats)
-   * is read from the data file on first use and kept on heap for the segment's lifetime.
+   * The binarizer queries must use to meet this segment's codes. Its rotation is read from the
+   * mapped data file each time a query is coded (one row at a time, never held on heap).
    */
   @Override
-  public Binarizer binarizer() throws IOException {
-    return new Binarizer(layout, similarity, centroid, rotationRows());
+  public Binarizer binarizer() {
+    return Binarizer.withRotation(
+        layout, similarity, centroid, rotation == Rotation.NONE || count == 0 ? null : new MappedRotation());
   }
 
-  private volatile float[][] rotationRows;
-
-  private float[][] rotationRows() throws IOException {
-    if (rotation == Rotation.NONE || count == 0) {
-      return null;
-    }
-    float[][] rows = rotationRows;
-    if (rows == null) {
-      int dims = layout.dims();
-      float[] flat = new float[dims * dims];
-      IndexInput in = data.slice("rotation", rotationOffset, (long) flat.length * Float.BYTES);
-      in.readFloats(flat, 0, flat.length);
-      rows = PcaRotation.rows(flat, dims);
-      rotationRows = rows;
-    }
-    return rows;
+  /** Rows of the rotation (0 without rotation): at most {@code min(dims, count)}. */
+  public int rotationRows() {
+    return rotationRows;
   }
 
   /** Bytes of the stored rotation matrix (0 without rotation). */
   public long rotationBytes() {
-    return rotation == Rotation.NONE || count == 0 ? 0 : (long) layout.dims() * layout.dims() * Float.BYTES;
+    return (long) rotationRows * layout.dims() * Float.BYTES;
+  }
+
+  /** The stored rotation, applied row by row from the data file. */
+  private final class MappedRotation implements RotationRows {
+    @Override
+    public int rows() {
+      return rotationRows;
+    }
+
+    @Override
+    public void apply(float[] x, float[] out) throws IOException {
+      int dims = layout.dims();
+      IndexInput in = data.slice("rotation", rotationOffset, rotationBytes());
+      float[] row = new float[dims];
+      for (int r = 0; r < rotationRows; r++) {
+        in.readFloats(row, 0, dims);
+        out[r] = VectorUtil.dotProduct(row, x);
+      }
+    }
   }
 
   /** Bytes of one bit plane of one level: every document's words of that plane. */

@@ -25,10 +25,19 @@ import org.apache.lucene.index.SegmentWriteState;
  * a vector is read in place. Byte vectors are stored by that delegate alone and searched
  * exhaustively. For each float field this format adds two files:
  *
+ * <p>Each field below appeared in version 0 unless marked otherwise; a reader accepts versions
+ * {@link #VERSION_START} to {@link #VERSION_CURRENT} and both files of a segment must carry the
+ * same version. Integers are little-endian, {@code vint}/{@code vlong} Lucene's variable-length
+ * encodings, {@code float} an IEEE 754 single as a 4-byte little-endian int. {@code IndexHeader}
+ * and {@code Footer} are Lucene's {@code CodecUtil} ones (big-endian): header magic {@code
+ * 0x3fd76c17}, the codec name as a string, the version as an int, the 16-byte segment id, the
+ * suffix as a length byte and its bytes; footer magic {@code ~0x3fd76c17}, an int 0 and the CRC32 of
+ * everything before it as a long.
+ *
  * <h2>.vemb: code metadata</h2>
  *
  * <pre>
- * IndexHeader(META_CODEC_NAME, VERSION_CURRENT, segment id, suffix)
+ * IndexHeader(META_CODEC_NAME, version, segment id, suffix)
  * per float field:
  *   int      field number
  *   int      similarity id: 0 EUCLIDEAN, 1 DOT_PRODUCT, 2 COSINE, 3 MAXIMUM_INNER_PRODUCT (a fixed
@@ -44,7 +53,9 @@ import org.apache.lucene.index.SegmentWriteState;
  *     vlong[L]     offset in .veb of level l's block
  *     vlong        offset in .veb of the correctives block (0 unless b &gt; 1)
  *     vlong        offset in .veb of the rotation matrix (0 unless rotation is pca)
- *     vlong        offset in .veb of the survivor block (0 unless b &gt; 1); from version 1
+ *     vint         rotation rows r (version 1+; 0 unless rotation is pca; with pca
+ *                  0 &lt;= r &lt;= min(dims, count)). Version 0 has no such field: its r is dims.
+ *     vlong        offset in .veb of the survivor block (version 1+; 0 unless b &gt; 1)
  * int -1 (end of fields)
  * Footer (CRC32)
  * </pre>
@@ -52,18 +63,19 @@ import org.apache.lucene.index.SegmentWriteState;
  * <h2>.veb: codes</h2>
  *
  * <pre>
- * IndexHeader(DATA_CODEC_NAME, VERSION_CURRENT, segment id, suffix)
+ * IndexHeader(DATA_CODEC_NAME, version, segment id, suffix)
  * per float field, each block starting at a 64-byte aligned offset (recorded in .vemb):
  *   level 0 block:  plane 0: count x w(0) longs, plane 1: count x w(0) longs, ... (b planes)
  *   level 1 block:  the same for level 1
  *   ...
  *   correctives (b &gt; 1 only): count x (float lower, float step)
- *   survivor block (b &gt; 1 only; from version 1): count x entry, each entry:
+ *   survivor block (b &gt; 1 only; version 1+): count x entry, each entry:
  *     level 0: plane 0: w(0) longs, ..., plane b-1: w(0) longs
  *     ...
  *     level L-1: the same with w(L-1)
  *     float lower, float step (the correctives again)
- *   rotation (pca only): dims x dims float, row-major: rotated[i] = sum_j R[i][j] * x[j]
+ *   rotation (pca only): r x dims float, row-major: rotated[i] = sum_j R[i][j] * x[j] for i &lt; r
+ *            (version 0: r = dims; version 1+: r as recorded in .vemb, r * dims * 4 bytes)
  * Footer (CRC32)
  * </pre>
  *
@@ -90,8 +102,20 @@ import org.apache.lucene.index.SegmentWriteState;
  * the correctives restore {@code y ~ lower + step * q}.
  *
  * <p>With rotation {@code pca}, {@code R}'s rows are the principal axes of the segment's centred
- * vectors (a deterministic sample of at most 4,096), most variance first, learned at every flush
- * and merge; nested levels are then prefixes of the rotated coordinates. Floats stay unrotated.
+ * vectors (a deterministic sample of at most 4,096, at most 512 above 512 dims), most variance
+ * first, learned at every flush and merge; nested levels are then prefixes of the rotated
+ * coordinates. Floats stay unrotated. From version 1, {@code R} has {@code r} rows, at most the
+ * sample's size, and above 512 dims at most {@code max(2^19 / dims, nested[0])} and 512 (128 at
+ * 4,096 dims; see {@code PcaRotation}): coordinates {@code r .. dims - 1} of {@code y}
+ * are 0 for documents and queries alike. Their codes are constant across documents, so that they
+ * add the same amount to every document's score: sign bit 0; with {@code b > 1} bits the document's
+ * {@code q} alternates {@code 2^(b-1) - 1} and {@code 2^(b-1)} (coordinate {@code r} first), whose
+ * values average exactly 0, and its interval is taken over the first {@code r} coordinates only.
+ * Up to 512 dims, and above for a segment no larger than its row bound plus one (129 documents at
+ * 4,096 dims), every centred document lies in the span of the axes, so nothing is lost; otherwise
+ * above 512 dims the remainder past the {@code r} leading axes is not coded (a first stage reads
+ * the first nested level, which {@code r} covers whenever the segment has more vectors than that
+ * level has dims, and the exact float stage scores every survivor on all dims).
  *
  * <p>The segment keeps everything it needs to be read: the public no-arg instance (the one
  * Lucene's SPI loads by {@link #NAME}) reads every variant this format wrote.
@@ -113,10 +137,18 @@ public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
    */
   public static final int VERSION_START = 0;
 
-  /** Adds the survivor block of multi-bit fields and its offset in {@code .vemb}. */
-  public static final int VERSION_SURVIVOR_BLOCK = 1;
+  /**
+   * Version 1 (both changes in one version: neither was released apart). The rotation has {@code
+   * r <= min(count, dims)} rows, recorded in {@code .vemb}, instead of {@code dims}: its size
+   * follows the segment's sample ({@code PcaRotation}). Multi-bit fields add the survivor block,
+   * its offset recorded in {@code .vemb}.
+   */
+  public static final int VERSION_BOUNDED_ROTATION = 1;
 
-  public static final int VERSION_CURRENT = VERSION_SURVIVOR_BLOCK;
+  /** The version that adds the survivor block: the same as {@link #VERSION_BOUNDED_ROTATION}. */
+  public static final int VERSION_SURVIVOR_BLOCK = VERSION_BOUNDED_ROTATION;
+
+  public static final int VERSION_CURRENT = VERSION_BOUNDED_ROTATION;
 
   /** Same limit as Elasticsearch's dense_vector. */
   public static final int MAX_DIMS = CodeLayout.MAX_DIMS;

@@ -91,7 +91,7 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
           if (info == null) {
             throw new CorruptIndexException("invalid field number " + number, meta);
           }
-          fields.put(info.name, FieldCodes.read(meta, info, data, version, meta));
+          fields.put(info.name, FieldCodes.read(meta, info, data, meta, version));
         }
       } catch (Throwable t) {
         priorError = t;

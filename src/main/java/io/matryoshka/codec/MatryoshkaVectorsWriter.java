@@ -173,6 +173,7 @@ final class MatryoshkaVectorsWriter extends KnnVectorsWriter {
       }
       meta.writeVLong(codes.correctivesOffset());
       meta.writeVLong(codes.rotationOffset());
+      meta.writeVInt(codes.rotationRows());
       meta.writeVLong(codes.survivorOffset());
     }
   }

@@ -19,7 +19,8 @@ import org.apache.lucene.util.IOUtils;
  * Codes of each level go to a temporary file first, so that the vectors are read in a fixed number
  * of passes however many levels there are (one for the centroid, one more for the rotation's sample
  * with {@code pca}, one for the codes; a merge counts its documents in one more), and each level
- * still ends up contiguous.
+ * still ends up contiguous. With {@code pca} the rotation has at most as many rows as the sample
+ * has vectors ({@link PcaRotation}), so its cost and size follow the segment's.
  */
 final class SegmentCodeWriter {
   private final SegmentWriteState state;
@@ -43,12 +44,13 @@ final class SegmentCodeWriter {
 
   SegmentCodes write(int count, VectorPasses passes) throws IOException {
     if (count == 0) {
-      return new SegmentCodes(new float[layout.dims()], new long[layout.levels()], 0, 0, 0);
+      return new SegmentCodes(new float[layout.dims()], new long[layout.levels()], 0, 0, 0, 0);
     }
     float[] centroid = centroid(count, passes);
     float[][] rotationRows =
         rotation == Rotation.PCA
-            ? PcaRotation.learn(count, layout.dims(), similarity, centroid, passes)
+            ? PcaRotation.learn(
+                count, layout.dims(), similarity, centroid, passes, PcaRotation.maxRows(layout.dims(), layout.levelEnd(0)))
             : null;
     Binarizer binarizer = new Binarizer(layout, similarity, centroid, rotationRows);
 
@@ -128,7 +130,13 @@ final class SegmentCodeWriter {
           }
         }
       }
-      return new SegmentCodes(centroid, levelOffsets, correctivesOffset, rotationOffset, survivorOffset);
+      return new SegmentCodes(
+          centroid,
+          levelOffsets,
+          correctivesOffset,
+          rotationOffset,
+          rotationRows == null ? 0 : rotationRows.length,
+          survivorOffset);
     } finally {
       // On success every temp was appended (and deleted) and set to null.
       for (IndexOutput temp : planeTemps) {

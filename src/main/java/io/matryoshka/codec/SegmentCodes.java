@@ -7,7 +7,13 @@ package io.matryoshka.codec;
  * @param levelOffsets start of each nested level's block
  * @param correctivesOffset start of the per-document corrective terms (0 with one bit)
  * @param rotationOffset start of the rotation matrix (0 without rotation)
+ * @param rotationRows rows of the rotation matrix, each of {@code dims} floats (0 without rotation)
  * @param survivorOffset start of the survivor block (0 with one bit)
  */
 record SegmentCodes(
-    float[] centroid, long[] levelOffsets, long correctivesOffset, long rotationOffset, long survivorOffset) {}
+    float[] centroid,
+    long[] levelOffsets,
+    long correctivesOffset,
+    long rotationOffset,
+    int rotationRows,
+    long survivorOffset) {}

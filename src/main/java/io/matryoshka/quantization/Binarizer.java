@@ -1,13 +1,22 @@
 package io.matryoshka.quantization;
 
-
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import org.apache.lucene.index.VectorSimilarityFunction;
 
 /**
  * Turns a float vector into nested bit-plane codes: normalise (cosine), subtract the segment's
  * centroid, rotate (if the segment learned a rotation), then quantize each coordinate to
  * {@code bits} bits. Queries go through the same transform so that they meet documents in the same
- * space. See {@link MatryoshkaVectorsFormat} for the byte layout this fills.
+ * space. See {@code MatryoshkaVectorsFormat} for the byte layout this fills.
+ *
+ * <p>A rotation of {@code r < dims} rows (a segment whose sample spans fewer directions than it
+ * has dimensions) leaves coordinates {@code r .. dims - 1} at 0: they carry nothing, for
+ * documents and queries alike. Their codes are constant, so that they add the same to every
+ * document's score: sign bit 0; with more bits, documents alternate the two levels next to 0
+ * ({@code 2^(b-1) - 1}, {@code 2^(b-1)}, whose values average exactly 0) and queries keep
+ * {@code 2^(b-1) - 1}, so that a query's constant meets a zero sum over every pair of such
+ * coordinates; the amplitude of a multi-bit code is taken over the first {@code r} coordinates.
  */
 public final class Binarizer {
   /**
@@ -22,14 +31,39 @@ public final class Binarizer {
   private final CodeLayout layout;
   private final VectorSimilarityFunction similarity;
   private final float[] centroid;
-  private final float[][] rotation; // rows of the rotation, or null for the identity
+  private final RotationRows rotation; // null for the identity
+  private final int activeDims; // coordinates that carry the vector: the rotation's rows, or dims
 
+  /**
+   * @param rotation rows of the rotation (at most {@code dims}, each of length {@code dims}), or
+   *     null for the identity
+   */
   public Binarizer(
       CodeLayout layout, VectorSimilarityFunction similarity, float[] centroid, float[][] rotation) {
+    this(layout, similarity, centroid, rotation == null ? null : RotationRows.onHeap(rotation));
+  }
+
+  private Binarizer(
+      CodeLayout layout, VectorSimilarityFunction similarity, float[] centroid, RotationRows rotation) {
+    if (rotation != null && rotation.rows() > layout.dims()) {
+      throw new IllegalArgumentException(rotation.rows() + " rotation rows for " + layout.dims() + " dims");
+    }
     this.layout = layout;
     this.similarity = similarity;
     this.centroid = centroid;
     this.rotation = rotation;
+    this.activeDims = rotation == null ? layout.dims() : rotation.rows();
+  }
+
+  /** A binarizer whose rotation is applied by {@code rotation} (null for the identity). */
+  public static Binarizer withRotation(
+      CodeLayout layout, VectorSimilarityFunction similarity, float[] centroid, RotationRows rotation) {
+    return new Binarizer(layout, similarity, centroid, rotation);
+  }
+
+  /** Coordinates that carry the vector: the rotation's rows, or all dims without rotation. */
+  public int activeDims() {
+    return activeDims;
   }
 
   public CodeLayout layout() {
@@ -48,7 +82,16 @@ public final class Binarizer {
     for (int i = 0; i < dims; i++) {
       x[i] = (float) (vector[i] * scale) - (center ? centroid[i] : 0f);
     }
-    return rotation == null ? x : rotate(rotation, x);
+    if (rotation == null) {
+      return x;
+    }
+    float[] y = new float[dims];
+    try {
+      rotation.apply(x, y);
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading the segment's rotation", e);
+    }
+    return y;
   }
 
   /**
@@ -66,14 +109,6 @@ public final class Binarizer {
     return sum > 0 ? 1 / Math.sqrt(sum) : 1;
   }
 
-  static float[] rotate(float[][] rows, float[] x) {
-    float[] out = new float[rows.length];
-    for (int row = 0; row < rows.length; row++) {
-      out[row] = org.apache.lucene.util.VectorUtil.dotProduct(rows[row], x);
-    }
-    return out;
-  }
-
   /**
    * Quantizes transformed coordinates {@code y} to {@code planes} bit planes per level, most
    * significant plane first.
@@ -83,10 +118,17 @@ public final class Binarizer {
    * symmetric so that the most significant plane is exactly the sign bit {@code y > 0}: a stage can
    * read that plane alone as a one-bit code.
    *
+   * <p>This is a document's code: coordinates past {@link #activeDims()} alternate the two levels
+   * next to 0 (see the class javadoc); a query's code keeps them constant.
+   *
    * @param codes per level, {@code planes * wordsPerPlane(level)} longs, plane-major, overwritten
    * @return the corrective terms {@code {lower, step}} such that {@code y ~ lower + step * q}
    */
   public float[] quantize(float[] y, int planes, long[][] codes) {
+    return quantize(y, planes, codes, true);
+  }
+
+  private float[] quantize(float[] y, int planes, long[][] codes, boolean document) {
     int top = (1 << planes) - 1;
     float lower;
     float step;
@@ -94,7 +136,7 @@ public final class Binarizer {
       lower = -1f;
       step = 2f;
     } else {
-      float amplitude = clippedAmplitude(y, planes);
+      float amplitude = clippedAmplitude(y, planes, activeDims);
       lower = -amplitude;
       step = 2f * amplitude / top;
     }
@@ -109,6 +151,9 @@ public final class Binarizer {
         int q;
         if (planes == 1) {
           q = y[d] > 0 ? 1 : 0;
+        } else if (d >= activeDims) {
+          // no coordinate here: the levels either side of 0 in turn (documents), or one (queries)
+          q = document && ((d - activeDims) & 1) == 1 ? half : half - 1;
         } else {
           q = Math.round((y[d] - lower) / step);
           q = Math.max(0, Math.min(top, q));
@@ -137,17 +182,18 @@ public final class Binarizer {
    * asymmetric keep 300 of 60k: 2 bits 0.87 unclipped, 0.98 clipped; 4 bits 1.0 unclipped, 0.997
    * clipped at 2.5 sigma (the leading rotated coordinates are the ones clipping would cut).
    */
-  static float clippedAmplitude(float[] y, int planes) {
+  static float clippedAmplitude(float[] y, int planes, int activeDims) {
     double sumSquares = 0;
     float max = 0f;
-    for (float v : y) {
+    for (int i = 0; i < activeDims; i++) {
+      float v = y[i];
       sumSquares += (double) v * v;
       max = Math.max(max, Math.abs(v));
     }
     if (max == 0f) {
       return 1f;
     }
-    double rms = Math.sqrt(sumSquares / y.length);
+    double rms = Math.sqrt(sumSquares / activeDims);
     return planes == 2 ? (float) Math.min(max, 1.5 * rms) : max;
   }
 
@@ -183,7 +229,7 @@ public final class Binarizer {
     // ranks better (measured on real embeddings: recall@10 0.995 vs 0.977 keeping 300 of 60k).
     float[] y = transform(query, docPlanes == 1);
     long[][] codes = newCodes(planes);
-    float[] correctives = quantize(y, planes, codes);
+    float[] correctives = quantize(y, planes, codes, false);
     return new QueryCode(layout, planes, docPlanes, codes, correctives[0], correctives[1]);
   }
 }

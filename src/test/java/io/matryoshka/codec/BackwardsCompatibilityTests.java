@@ -54,7 +54,8 @@ import org.elasticsearch.common.logging.LogConfigurator;
  * <p>One index per format version; the current version's is made by {@link #main} (run it, then
  * commit the zip, whenever {@link MatryoshkaVectorsFormat#VERSION_CURRENT} is bumped, keeping the
  * older zips). Each holds one force-merged segment of {@value #DOCS} documents with the fields of
- * {@link #FIELDS}: every similarity, 1, 2 and 4 bits, nested levels and the pca rotation. Vectors
+ * {@link #FIELDS}: every similarity, 1, 2 and 4 bits, nested levels and the pca rotation (from
+ * version 1 also a pca field with fewer vectors than dims, whose rotation has fewer rows). Vectors
  * are regenerated here from a fixed seed ({@link Random} is specified to give the same sequence on
  * every JVM).
  */
@@ -69,14 +70,25 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
   static final int DIMS = 64;
   static final long SEED = 20261202L;
 
-  record FieldSpec(String name, VectorSimilarityFunction similarity, int[] nestedDims, int bits, Rotation rotation) {}
+  /**
+   * @param docs the first {@code docs} documents have a vector in this field
+   * @param sinceVersion the first format version whose committed index has this field
+   */
+  record FieldSpec(
+      String name, VectorSimilarityFunction similarity, int[] nestedDims, int bits, Rotation rotation, int docs, int sinceVersion) {
+    FieldSpec(String name, VectorSimilarityFunction similarity, int[] nestedDims, int bits, Rotation rotation) {
+      this(name, similarity, nestedDims, bits, rotation, DOCS, 0);
+    }
+  }
 
   static final List<FieldSpec> FIELDS =
       List.of(
           new FieldSpec("cosine_1bit", VectorSimilarityFunction.COSINE, new int[] {32, 64}, 1, Rotation.NONE),
           new FieldSpec("dot_2bit", VectorSimilarityFunction.DOT_PRODUCT, new int[] {64}, 2, Rotation.NONE),
           new FieldSpec("l2_pca_4bit", VectorSimilarityFunction.EUCLIDEAN, new int[] {16, 32, 64}, 4, Rotation.PCA),
-          new FieldSpec("mip_1bit", VectorSimilarityFunction.MAXIMUM_INNER_PRODUCT, new int[] {64}, 1, Rotation.NONE));
+          new FieldSpec("mip_1bit", VectorSimilarityFunction.MAXIMUM_INNER_PRODUCT, new int[] {64}, 1, Rotation.NONE),
+          // version 1: fewer vectors (40) than dims, so the rotation has fewer rows than dims
+          new FieldSpec("cosine_pca_2bit_few", VectorSimilarityFunction.COSINE, new int[] {16, 64}, 2, Rotation.PCA, 40, 1));
 
   /** Format versions with a committed index; append one per bump of VERSION_CURRENT. */
   static final int[] VERSIONS = {0, 1};
@@ -98,34 +110,42 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
         LeafReader leaf = reader.leaves().get(0).reader();
         assertEquals(DOCS, leaf.maxDoc());
         for (FieldSpec spec : FIELDS) {
-          // Codes and search are checked against the stored vectors, once those are checked
-          // against the regenerated ones.
-          float[][] vectors = checkVectors(leaf, spec, vectors(spec));
-          checkCodes(leaf, spec, vectors);
+          if (spec.sinceVersion() > version) {
+            continue;
+          }
+          float[][] vectors = vectors(spec);
+          checkVectors(leaf, spec, vectors);
+          checkCodes(leaf, spec, storedVectors(leaf, spec));
           checkSearch(new IndexSearcher(reader), spec, vectors);
         }
       }
     }
   }
 
-  /**
-   * The stored vectors equal the regenerated ones: bit for bit, except where the generator
-   * normalised (dot_product), whose last bit depends on the JVM's vectorization of the sum.
-   */
-  private static float[][] checkVectors(LeafReader leaf, FieldSpec spec, float[][] expected) throws IOException {
+  private static void checkVectors(LeafReader leaf, FieldSpec spec, float[][] expected) throws IOException {
     FloatVectorValues values = leaf.getFloatVectorValues(spec.name());
-    assertEquals(spec.name(), DOCS, values.size());
-    float delta = spec.similarity() == VectorSimilarityFunction.DOT_PRODUCT ? 1e-6f : 0f;
-    float[][] stored = new float[DOCS][];
-    for (int ord = 0; ord < DOCS; ord++) {
+    assertEquals(spec.name(), spec.docs(), values.size());
+    for (int ord = 0; ord < spec.docs(); ord++) {
       assertEquals(spec.name() + " doc " + ord, ord, values.ordToDoc(ord));
+      // 1e-6: the dot_product field's vectors are normalised by Lucene's SIMD VectorUtil, whose
+      // last bit may differ between the JVM that wrote the index and this one (JIT tiers)
+      assertArrayEquals(spec.name() + " doc " + ord, expected[ord], values.vectorValue(ord), 1e-6f);
+    }
+  }
+
+  private static float[][] storedVectors(LeafReader leaf, FieldSpec spec) throws IOException {
+    FloatVectorValues values = leaf.getFloatVectorValues(spec.name());
+    float[][] stored = new float[values.size()][];
+    for (int ord = 0; ord < stored.length; ord++) {
       stored[ord] = values.vectorValue(ord).clone();
-      assertArrayEquals(spec.name() + " doc " + ord, expected[ord], stored[ord], delta);
     }
     return stored;
   }
 
-  /** Every stored bit plane and corrective equals what the stored centroid and rotation give. */
+  /**
+   * Every stored bit plane and corrective equals what the stored centroid and rotation give for
+   * the stored vectors.
+   */
   private static void checkCodes(LeafReader leaf, FieldSpec spec, float[][] vectors) throws IOException {
     FieldCodes codes = CodeFiles.formatReader((SegmentReader) leaf, spec.name()).fieldCodes(spec.name());
     CodeLayout layout = codes.layout();
@@ -133,7 +153,11 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
     assertEquals(spec.name(), spec.bits(), layout.bits());
     assertEquals(spec.name(), spec.rotation(), codes.rotation());
     assertEquals(spec.name(), spec.similarity(), codes.similarity());
-    assertEquals(spec.name(), DOCS, codes.count());
+    assertEquals(spec.name(), spec.docs(), codes.count());
+    if (spec.rotation() == Rotation.PCA) {
+      // as many rows as the field's documents span (count - 1 once centred on their mean), at most dims
+      assertEquals(spec.name(), Math.min(DIMS, spec.docs() - 1), codes.rotationRows());
+    }
     Binarizer binarizer = codes.binarizer();
     long[][] expected = binarizer.newCodes(layout.bits());
     IndexInput correctives = layout.bits() > 1 ? codes.correctivesInput() : null;
@@ -150,7 +174,8 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
     boolean exactBits = spec.rotation() == Rotation.NONE;
     long bitsCompared = 0;
     long bitsDiffering = 0;
-    for (int ord = 0; ord < DOCS; ord++) {
+    IndexInput survivors = codes.survivorInput();
+    for (int ord = 0; ord < spec.docs(); ord++) {
       float[] terms = binarizer.quantize(binarizer.transform(vectors[ord], true), layout.bits(), expected);
       for (int level = 0; level < layout.levels(); level++) {
         int words = layout.wordsPerPlane(level);
@@ -166,10 +191,28 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
           }
         }
       }
+      if (survivors != null) {
+        // the survivor entry (version 1+) repeats the document's planes, level by level
+        for (int level = 0; level < layout.levels(); level++) {
+          for (int plane = 0; plane < layout.bits(); plane++) {
+            IndexInput planeBlock = codes.planeInput(level, plane);
+            int words = layout.wordsPerPlane(level);
+            planeBlock.seek((long) ord * words * Long.BYTES);
+            for (int w = 0; w < words; w++) {
+              assertEquals(spec.name() + " survivor entry of doc " + ord, planeBlock.readLong(), survivors.readLong());
+            }
+          }
+        }
+        survivors.skipBytes(layout.correctiveBytesPerDoc());
+      }
       if (correctives != null) {
-        float tolerance = exactBits ? 0f : 1e-5f * Math.abs(terms[0]);
-        assertEquals(spec.name() + " lower of " + ord, terms[0], Float.intBitsToFloat(correctives.readInt()), tolerance);
-        assertEquals(spec.name() + " step of " + ord, terms[1], Float.intBitsToFloat(correctives.readInt()), tolerance);
+        // To 1e-6 relative (a few ulps): the rotation's dot products (Lucene's SIMD VectorUtil)
+        // may sum their lanes in another order once the JIT has compiled them, which moves the
+        // last bits of y and so of the interval, here and in the JVM that wrote the index.
+        float lower = Float.intBitsToFloat(correctives.readInt());
+        float step = Float.intBitsToFloat(correctives.readInt());
+        assertEquals(spec.name() + " lower of " + ord, terms[0], lower, 1e-6f * Math.abs(terms[0]));
+        assertEquals(spec.name() + " step of " + ord, terms[1], step, 1e-6f * Math.abs(terms[1]));
       }
     }
     assertTrue(spec.name() + ": " + bitsDiffering + " of " + bitsCompared + " code bits differ", bitsDiffering * 1000 <= bitsCompared);
@@ -188,7 +231,7 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
       Funnel keepAll =
           new Funnel(
               List.of(
-                  new FunnelStage(spec.nestedDims()[0], FunnelMetric.ASYMMETRIC, DOCS, 1),
+                  new FunnelStage(spec.nestedDims()[0], FunnelMetric.ASYMMETRIC, spec.docs(), 1),
                   new FunnelStage(DIMS, FunnelMetric.FLOAT, k)));
       for (FunnelSearchStrategy strategy :
           new FunnelSearchStrategy[] {
@@ -222,8 +265,8 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
 
   static float[][] vectors(FieldSpec spec) {
     Random random = new Random(SEED + spec.name().hashCode());
-    float[][] vectors = new float[DOCS][];
-    for (int i = 0; i < DOCS; i++) {
+    float[][] vectors = new float[spec.docs()][];
+    for (int i = 0; i < spec.docs(); i++) {
       vectors[i] = vector(random, spec.similarity());
     }
     return vectors;
@@ -274,7 +317,9 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
       for (int doc = 0; doc < DOCS; doc++) {
         Document document = new Document();
         for (int f = 0; f < FIELDS.size(); f++) {
-          document.add(new KnnFloatVectorField(FIELDS.get(f).name(), vectors[f][doc], FIELDS.get(f).similarity()));
+          if (doc < vectors[f].length && FIELDS.get(f).sinceVersion() <= MatryoshkaVectorsFormat.VERSION_CURRENT) {
+            document.add(new KnnFloatVectorField(FIELDS.get(f).name(), vectors[f][doc], FIELDS.get(f).similarity()));
+          }
         }
         writer.addDocument(document);
       }

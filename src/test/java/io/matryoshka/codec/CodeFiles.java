@@ -39,6 +39,7 @@ public final class CodeFiles {
       long[] levelOffsets,
       long correctivesOffset,
       long rotationOffset,
+      int rotationRows,
       long survivorOffset) {}
 
   /** The similarity ids as the format's javadoc lists them (independent of the reader's list). */
@@ -100,6 +101,7 @@ public final class CodeFiles {
         long[] offsets = null;
         long correctives = -1;
         long rotationOffset = -1;
+        int rotationRows = -1;
         long survivorOffset = -1;
         if (count > 0) {
           centroid = new float[dims];
@@ -112,6 +114,9 @@ public final class CodeFiles {
           }
           correctives = in.readVLong();
           rotationOffset = in.readVLong();
+          // version 1 records the rotation's rows (version 0's rotation was dims x dims), then the
+          // survivor block's offset
+          rotationRows = version >= 1 ? in.readVInt() : rotation == 0 ? 0 : dims;
           if (version >= 1) {
             survivorOffset = in.readVLong();
           }
@@ -129,6 +134,7 @@ public final class CodeFiles {
                 offsets,
                 correctives,
                 rotationOffset,
+                rotationRows,
                 survivorOffset));
       }
       CodecUtil.checkFooter(in);

@@ -149,6 +149,7 @@ public class MatryoshkaCodeLayoutTests extends LuceneTestCase {
     assertEquals(bits, meta.bits());
     assertEquals(0, meta.rotationId());
     assertEquals(0, meta.rotationOffset());
+    assertEquals(meta.count() > 0 ? 0 : -1, meta.rotationRows());
     int count = meta.count();
     int[] ids = CodeFiles.ordToId(leaf, field, ID);
     List<float[]> inOrdOrder = new ArrayList<>();

@@ -18,6 +18,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import io.matryoshka.quantization.Rotation;
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.codecs.CodecUtil;
 import org.apache.lucene.index.CheckIndex;
 import org.apache.lucene.index.CodecReader;
 import org.apache.lucene.index.CorruptIndexException;
@@ -64,11 +67,19 @@ public class MatryoshkaFormatRobustnessTests extends LuceneTestCase {
 
   // ---------------------------------------------------------------- corruption
 
-  /** One committed segment in a plain in-memory directory, no compound file. */
+  /**
+   * One committed segment in a plain in-memory directory, no compound file; without rotation or,
+   * at random, with pca (its rotation block the last of {@code .veb}).
+   */
   private Directory corruptibleIndex(int bits) throws IOException {
+    return corruptibleIndex(bits, random().nextBoolean() ? Rotation.PCA : Rotation.NONE, 200);
+  }
+
+  private Directory corruptibleIndex(int bits, Rotation rotation, int docs) throws IOException {
     Directory dir = new ByteBuffersDirectory();
-    try (IndexWriter writer = new IndexWriter(dir, config(codec(NESTED, bits)))) {
-      for (int id = 0; id < 200; id++) {
+    Codec codec = TestUtil.alwaysKnnVectorsFormat(new MatryoshkaVectorsFormat(NESTED, bits, rotation));
+    try (IndexWriter writer = new IndexWriter(dir, config(codec))) {
+      for (int id = 0; id < docs; id++) {
         addDoc(writer, id, randomVector(100, 0.5f), VectorSimilarityFunction.EUCLIDEAN, null, null);
       }
       writer.commit();
@@ -220,6 +231,106 @@ public class MatryoshkaFormatRobustnessTests extends LuceneTestCase {
                     || e instanceof IndexFormatTooNewException
                     || e instanceof IndexFormatTooOldException);
           }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- the rotation block
+
+  /** The bytes of a {@code .veb} or {@code .vemb} before its footer, with a fresh valid footer. */
+  private static java.util.function.UnaryOperator<byte[]> rewriteBody(java.util.function.UnaryOperator<byte[]> body) {
+    return bytes -> {
+      byte[] newBody = body.apply(Arrays.copyOf(bytes, bytes.length - CodecUtil.footerLength()));
+      try (ByteBuffersDirectory scratch = new ByteBuffersDirectory()) {
+        try (IndexOutput out = scratch.createOutput("f", IOContext.DEFAULT)) {
+          out.writeBytes(newBody, newBody.length);
+          CodecUtil.writeFooter(out);
+        }
+        try (IndexInput in = scratch.openInput("f", IOContext.DEFAULT)) {
+          byte[] rewritten = new byte[Math.toIntExact(in.length())];
+          in.readBytes(rewritten, 0, rewritten.length);
+          return rewritten;
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+  }
+
+  /**
+   * A {@code .vemb} body of one field whose last entry ends with {@code vlong rotation offset, vint
+   * rotation rows}, given new values for both (the documented layout, version 1).
+   */
+  private static java.util.function.UnaryOperator<byte[]> withRotation(FieldMeta meta, long offset, int rows) {
+    return body -> {
+      int tail = vLongLength(meta.rotationOffset()) + vLongLength(meta.rotationRows()) + Integer.BYTES;
+      org.apache.lucene.store.ByteBuffersDataOutput out = new org.apache.lucene.store.ByteBuffersDataOutput();
+      out.writeBytes(body, 0, body.length - tail);
+      try {
+        out.writeVLong(offset);
+        out.writeVInt(rows);
+        out.writeInt(-1);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      return out.toArrayCopy();
+    };
+  }
+
+  private static int vLongLength(long value) {
+    int length = 1;
+    while ((value & ~0x7FL) != 0) {
+      value >>>= 7;
+      length++;
+    }
+    return length;
+  }
+
+  private static FieldMeta onlyFieldMeta(Directory dir) throws IOException {
+    try (DirectoryReader reader = DirectoryReader.open(dir)) {
+      List<FieldMeta> fields = CodeFiles.readMeta(dir, CodeFiles.segmentReader(reader.leaves().get(0).reader()));
+      assertEquals(1, fields.size());
+      return fields.get(0);
+    }
+  }
+
+  /**
+   * A rotation block that does not fit the data file (cut short, rows past it, an offset past it)
+   * or a row count out of range, each with valid checksums, fails to open: never a rotation read
+   * short or from the wrong bytes.
+   */
+  public void testRotationBlockOutOfRangeFailsOnOpen() throws IOException {
+    int docs = 2 + random().nextInt(60); // fewer than the 100 dims: the rotation has docs - 1 rows
+    try (Directory dir = corruptibleIndex(1 << random().nextInt(3), Rotation.PCA, docs)) {
+      FieldMeta meta = onlyFieldMeta(dir);
+      assertEquals(1, meta.rotationId());
+      assertEquals(docs - 1, meta.rotationRows());
+      String veb = fileEndingWith(dir, "veb");
+      String vemb = fileEndingWith(dir, "vemb");
+      long rotationEnd = meta.rotationOffset() + (long) meta.rotationRows() * meta.dims() * Float.BYTES;
+      assertEquals("the rotation is the last block", fileLength(dir, veb) - CodecUtil.footerLength(), rotationEnd);
+      try (DirectoryReader reader = DirectoryReader.open(dir)) {
+        FieldCodes codes = CodeFiles.formatReader(CodeFiles.segmentReader(reader.leaves().get(0).reader()), "v").fieldCodes("v");
+        assertEquals(docs - 1, codes.rotationRows());
+        assertEquals((long) (docs - 1) * 100 * Float.BYTES, codes.rotationBytes());
+      }
+      int cut = 1 + random().nextInt(Math.max(1, meta.rotationRows() * meta.dims() * Float.BYTES));
+      List<Directory> damaged = new ArrayList<>();
+      damaged.add(copyWith(dir, veb, rewriteBody(body -> Arrays.copyOf(body, body.length - cut))));
+      damaged.add(copyWith(dir, vemb, rewriteBody(withRotation(meta, meta.rotationOffset(), meta.rotationRows() + 1))));
+      damaged.add(copyWith(dir, vemb, rewriteBody(withRotation(meta, meta.rotationOffset(), docs + 1))));
+      // one row ending a byte past the data, and an empty block starting past it
+      damaged.add(copyWith(dir, vemb, rewriteBody(withRotation(meta, rotationEnd - (long) meta.dims() * Float.BYTES + 1, 1))));
+      damaged.add(copyWith(dir, vemb, rewriteBody(withRotation(meta, fileLength(dir, veb), 0))));
+      for (int i = 0; i < damaged.size(); i++) {
+        try (Directory copy = damaged.get(i)) {
+          CorruptIndexException e =
+              expectThrows(CorruptIndexException.class, () -> DirectoryReader.open(copy).close());
+          assertTrue(
+              e.getMessage(),
+              e.getMessage().contains("lies outside the data file") || e.getMessage().contains("invalid number of rotation rows"));
+          assertFalse(checkIndexClean(copy));
         }
       }
     }

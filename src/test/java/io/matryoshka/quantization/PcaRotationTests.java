@@ -49,11 +49,12 @@ public class PcaRotationTests extends LuceneTestCase {
         });
   }
 
-  private static void assertOrthonormal(float[][] rows) {
+  private static void assertOrthonormal(float[][] rows, int dims) {
     for (int i = 0; i < rows.length; i++) {
+      assertEquals(dims, rows[i].length);
       for (int j = 0; j < rows.length; j++) {
         double dot = 0;
-        for (int d = 0; d < rows.length; d++) {
+        for (int d = 0; d < dims; d++) {
           dot += (double) rows[i][d] * rows[j][d];
         }
         assertEquals("row " + i + " . row " + j, i == j ? 1.0 : 0.0, dot, 1e-5);
@@ -63,7 +64,10 @@ public class PcaRotationTests extends LuceneTestCase {
 
   public void testRotationIsOrthonormal() throws IOException {
     float[][] vectors = SyntheticVectors.generate(2000, 48, random().nextLong());
-    assertOrthonormal(learn(vectors, VectorSimilarityFunction.DOT_PRODUCT));
+    float[][] rows = learn(vectors, VectorSimilarityFunction.DOT_PRODUCT);
+    // more vectors than dims: a full basis
+    assertEquals(48, rows.length);
+    assertOrthonormal(rows, 48);
   }
 
   public void testRotationIsDeterministic() throws IOException {
@@ -97,11 +101,17 @@ public class PcaRotationTests extends LuceneTestCase {
     }
   }
 
-  /** Fewer documents than dimensions: a rank-deficient covariance still gives a full basis. */
+  /**
+   * Fewer documents than dimensions: the axes span the centred documents (at most count - 1 of
+   * them, as they are centred on their own mean), orthonormal, and the codes learned in that
+   * space still find every document.
+   */
   public void testFewerDocumentsThanDimensions() throws IOException {
     int dims = 64;
     float[][] vectors = SyntheticVectors.generate(10, dims, random().nextLong());
-    assertOrthonormal(learn(vectors, VectorSimilarityFunction.COSINE));
+    float[][] rows = learn(vectors, VectorSimilarityFunction.COSINE);
+    assertEquals(9, rows.length);
+    assertOrthonormal(rows, dims);
 
     MatryoshkaVectorsFormat format = new MatryoshkaVectorsFormat(new int[] {16, 32, 64}, 4, Rotation.PCA);
     try (Directory dir = newDirectory()) {
@@ -131,5 +141,78 @@ public class PcaRotationTests extends LuceneTestCase {
         }
       }
     }
+  }
+
+  /** Below dims vectors, the Gram matrix gives the covariance's leading axes. */
+  public void testGramAxesEqualCovarianceAxes() throws IOException {
+    int dims = 96;
+    float[][] vectors = SyntheticVectors.generate(60, dims, random().nextLong());
+    float[][] gram = learn(vectors, VectorSimilarityFunction.DOT_PRODUCT);
+    float[] centroid = new float[dims];
+    for (float[] v : vectors) {
+      for (int i = 0; i < dims; i++) {
+        centroid[i] += v[i] / vectors.length;
+      }
+    }
+    double[] covariance = new double[dims * dims];
+    for (float[] v : vectors) {
+      for (int i = 0; i < dims; i++) {
+        for (int j = 0; j < dims; j++) {
+          covariance[i * dims + j] += (double) (v[i] - centroid[i]) * (v[j] - centroid[j]) / vectors.length;
+        }
+      }
+    }
+    float[][] full = PcaRotation.principalAxes(new org.ejml.data.DMatrixRMaj(dims, dims, true, covariance));
+    for (int r = 0; r < 5; r++) {
+      double dot = 0;
+      for (int j = 0; j < dims; j++) {
+        dot += (double) gram[r][j] * full[r][j];
+      }
+      assertEquals("axis " + r, 1.0, dot, 1e-3);
+    }
+  }
+
+  /** A segment sampled whole lies in the span of its axes: rotating keeps every centred norm. */
+  public void testSmallSegmentLiesInItsAxes() throws IOException {
+    int dims = 128;
+    float[][] vectors = SyntheticVectors.generate(1 + random().nextInt(100), dims, random().nextLong());
+    float[][] rows = learn(vectors, VectorSimilarityFunction.COSINE);
+    assertTrue(rows.length + " rows", rows.length <= vectors.length - 1);
+    float[] centroid = new float[dims];
+    for (float[] v : vectors) {
+      for (int i = 0; i < dims; i++) {
+        centroid[i] += v[i] / vectors.length;
+      }
+    }
+    for (float[] v : vectors) {
+      double norm = 0;
+      double rotated = 0;
+      for (int i = 0; i < dims; i++) {
+        norm += (double) (v[i] - centroid[i]) * (v[i] - centroid[i]);
+      }
+      for (float[] axis : rows) {
+        double p = 0;
+        for (int i = 0; i < dims; i++) {
+          p += (double) axis[i] * (v[i] - centroid[i]);
+        }
+        rotated += p * p;
+      }
+      assertEquals(norm, rotated, 1e-4 * Math.max(norm, 1e-6));
+    }
+  }
+
+  /** Above MAX_AXES dims the sample, and so the rotation, stays at MAX_AXES rows. */
+  public void testHighDimsAreBounded() throws IOException {
+    int dims = 1024;
+    float[][] vectors = SyntheticVectors.generate(PcaRotation.MAX_AXES + 100, dims, random().nextLong());
+    assertEquals(PcaRotation.MAX_AXES, PcaRotation.sampleSize(vectors.length, dims));
+    assertEquals(PcaRotation.MAX_SAMPLE, PcaRotation.sampleSize(100_000, PcaRotation.MAX_AXES));
+    assertEquals(384, PcaRotation.maxRows(384, 64));
+    assertEquals(512, PcaRotation.maxRows(768, 48));
+    assertEquals(128, PcaRotation.maxRows(4096, 32));
+    assertEquals(1024 / 2, PcaRotation.maxRows(4096, 1024));
+    float[][] rows = learn(vectors, VectorSimilarityFunction.DOT_PRODUCT);
+    assertTrue(rows.length + " rows", rows.length <= PcaRotation.MAX_AXES && rows.length > PcaRotation.MAX_AXES / 2);
+    assertOrthonormal(java.util.Arrays.copyOf(rows, 32), dims);
   }
 }

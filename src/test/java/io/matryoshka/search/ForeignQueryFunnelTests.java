@@ -1,0 +1,49 @@
+package io.matryoshka.search;
+
+import java.util.List;
+import org.apache.lucene.search.knn.KnnSearchStrategy;
+import org.apache.lucene.tests.util.LuceneTestCase;
+
+/**
+ * Elasticsearch's {@code knn} reaches the reader with its own strategy and {@code num_candidates}
+ * as the collector's k: the exact stage must score at least what {@code matryoshka_knn}'s default
+ * funnel for k 10 scores on the same segment, so that {@code knn} (k 10) ranks what it ranks.
+ */
+public class ForeignQueryFunnelTests extends LuceneTestCase {
+  private static final int[] ONE_LEVEL = {384};
+  private static final int[] PCA_LEVELS = {64, 128, 192, 384};
+  private static final KnnSearchStrategy HNSW = new KnnSearchStrategy.Hnsw(60);
+
+  public void testUpTo300CandidatesScoreWhatMatryoshkaKnnsDefaultsScore() {
+    FunnelSearchStrategy matryoshkaDefaults = new FunnelSearchStrategy(null, Funnel.DEFAULT_OVERSAMPLE, 384, false);
+    for (int segmentDocs : new int[] {1_000, 60_000, 1_000_000}) {
+      for (int numCandidates : new int[] {1, 10, 100, 200, 300}) {
+        for (int bits : new int[] {1, 4}) {
+          for (boolean rotated : new boolean[] {false, true}) {
+            int[] levels = rotated ? PCA_LEVELS : ONE_LEVEL;
+            SegmentPlan expected = SegmentPlan.resolve(matryoshkaDefaults, 10, segmentDocs, levels, bits, rotated, true);
+            SegmentPlan knn = SegmentPlan.resolve(HNSW, numCandidates, segmentDocs, levels, bits, rotated, true);
+            assertEquals(expected.queryDims(), knn.queryDims());
+            assertEquals(stagesBeforeTheLast(expected.funnel()), stagesBeforeTheLast(knn.funnel()));
+          }
+        }
+      }
+    }
+    // The window the exact stage scores: 300 for a one-level field of up to 65,536 documents.
+    Funnel funnel = SegmentPlan.resolve(HNSW, 100, 60_000, ONE_LEVEL, 1, false, true).funnel();
+    assertEquals(300, funnel.stages().get(funnel.stages().size() - 2).candidates());
+  }
+
+  public void testMoreCandidatesWidenTheExactStage() {
+    Funnel funnel = SegmentPlan.resolve(HNSW, 1000, 60_000, ONE_LEVEL, 1, false, true).funnel();
+    assertEquals(1000, funnel.stages().get(funnel.stages().size() - 2).candidates());
+    Funnel pca = SegmentPlan.resolve(HNSW, 1000, 60_000, PCA_LEVELS, 1, true, true).funnel();
+    // a rotated one-bit field: the 128-dim sign plane keeps 16 x the window, then exact floats
+    assertEquals(new FunnelStage(128, FunnelMetric.ASYMMETRIC, 16_000), pca.stages().get(0));
+    assertEquals(2, pca.stages().size());
+  }
+
+  private static List<FunnelStage> stagesBeforeTheLast(Funnel funnel) {
+    return funnel.stages().subList(0, funnel.stages().size() - 1);
+  }
+}
