@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
@@ -247,6 +248,66 @@ public class RobustnessIT {
                 assertTrue("depth 25 took " + answer.millis() + " ms", answer.millis() < 5_000);
             }
         }
+    }
+
+    /**
+     * Item 4: a refresh of 20 documents of 4,096 dims under {@code rotation: pca} (153-177 s before
+     * the rotation was learned through the sample's Gram matrix) answers within 5 s, and an
+     * unrelated index's document indexed and refreshed meanwhile is searchable within 5 s too.
+     */
+    @Test
+    public void highDimensionalPcaRefreshIsQuick() throws Exception {
+        int dims = 4096;
+        Answer created = send("PUT", "/pca4096", map(
+            "settings", map("number_of_shards", 1, "number_of_replicas", 0, "refresh_interval", -1),
+            "mappings", map("properties", map("embedding", map("type", "matryoshka_vector", "dims", dims, "rotation", "pca")))));
+        assertEquals(created.body(), 200, created.status());
+        assertEquals(200, send("PUT", "/unrelated", map("settings", map("number_of_shards", 1, "number_of_replicas", 0))).status());
+        java.util.Random random = new java.util.Random(4096);
+        StringBuilder bulk = new StringBuilder();
+        for (int i = 0; i < 20; i++) {
+            float[] v = new float[dims];
+            for (int d = 0; d < dims; d++) {
+                v[d] = (float) random.nextGaussian();
+            }
+            bulk.append("{\"index\":{\"_id\":\"").append(i).append("\"}}\n").append(Json.write(map("embedding", vector(v)))).append('\n');
+        }
+        HttpRequest bulkRequest = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cluster.node(0).httpPort() + "/pca4096/_bulk"))
+            .timeout(Duration.ofSeconds(120))
+            .header("Content-Type", "application/x-ndjson")
+            .POST(HttpRequest.BodyPublishers.ofString(bulk.toString()))
+            .build();
+        HttpResponse<String> bulkResponse = HTTP.send(bulkRequest, HttpResponse.BodyHandlers.ofString());
+        assertEquals(bulkResponse.body(), 200, bulkResponse.statusCode());
+        assertFalse(bulkResponse.body(), Boolean.TRUE.equals(Json.parseObject(bulkResponse.body()).get("errors")));
+        java.util.concurrent.CompletableFuture<Answer> refresh = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return send("POST", "/pca4096/_refresh", null);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Answer other = send("PUT", "/unrelated/_doc/1?refresh=true", map("text", "indexed while the pca index refreshes"));
+        Answer pca = refresh.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(pca.body(), 200, pca.status());
+        log("refresh of 20 docs x 4096 dims, rotation pca", pca.millis());
+        log("unrelated index: index + refresh meanwhile", other.millis());
+        assertTrue("the 4096-d pca refresh took " + pca.millis() + " ms", pca.millis() < 5_000);
+        assertTrue("the unrelated index's refresh took " + other.millis() + " ms", other.millis() < 5_000);
+        Answer found = send("POST", "/pca4096/_search", search(map("matryoshka_knn", map("field", "embedding", "query_vector", vector(firstVector(dims)), "k", 1))));
+        assertEquals(found.body(), 200, found.status());
+        assertEquals(found.body(), "0", Json.path(found.json(), "hits.hits.0._id"));
+        assertEquals(200, send("DELETE", "/pca4096,unrelated", null).status());
+    }
+
+    /** The first of the 20 documents of {@link #highDimensionalPcaRefreshIsQuick}, regenerated. */
+    private static float[] firstVector(int dims) {
+        java.util.Random random = new java.util.Random(4096);
+        float[] v = new float[dims];
+        for (int d = 0; d < dims; d++) {
+            v[d] = (float) random.nextGaussian();
+        }
+        return v;
     }
 
     /** Item 3: funnel length is capped, stages narrow strictly, and honour the timeout. */
