@@ -42,6 +42,15 @@ final class ParallelRanges {
     T scan(int from, int to, KnnCollector rangeCollector) throws IOException;
   }
 
+  /**
+   * Runs {@code scan} over {@code [0, count)}: in one pass on this thread with the collector itself,
+   * or, where {@link #rangesFor} allows, in consecutive ranges on the executor, results in order.
+   */
+  <T> List<T> scan(int count, TaskExecutor executor, KnnCollector collector, RangeScan<T> scan) throws IOException {
+    int ranges = rangesFor(count, executor, collector);
+    return ranges == 1 ? List.of(scan.scan(0, count, collector)) : run(executor, count, ranges, collector, scan);
+  }
+
   /** How many ranges to scan {@code count} documents in: 1 means one pass on this thread. */
   int rangesFor(int count, TaskExecutor executor, KnnCollector collector) {
     if (executor == null || count < 2L * minDocsPerRange) {
@@ -54,7 +63,7 @@ final class ParallelRanges {
   }
 
   /** Runs {@code scan} on {@code ranges} consecutive ranges of {@code [0, count)}, results in order. */
-  static <T> List<T> run(TaskExecutor executor, int count, int ranges, KnnCollector collector, RangeScan<T> scan)
+  private static <T> List<T> run(TaskExecutor executor, int count, int ranges, KnnCollector collector, RangeScan<T> scan)
       throws IOException {
     List<Callable<T>> tasks = new ArrayList<>(ranges);
     List<RangeCollector> collectors = new ArrayList<>(ranges);

@@ -58,45 +58,39 @@ final class StageOneScan {
       TaskExecutor executor)
       throws IOException {
     int count = codes.count();
-    int ranges = parallel.rangesFor(count, executor, collector);
     if (query.hasIntegerScores()) {
       int[] range = query.integerScoreRange(lastLevel);
-      if (ranges == 1) {
-        IntegerScoreSelection selection = new IntegerScoreSelection(keep, range[0], range[1]);
-        scanIntegerScores(query, lastLevel, 0, count, acceptOrds, collector, selection);
-        return selection.topOrdsAscending();
-      }
       List<IntegerScoreSelection> parts =
-          ParallelRanges.run(
-              executor,
+          parallel.scan(
               count,
-              ranges,
+              executor,
               collector,
               (from, to, rangeCollector) -> {
                 IntegerScoreSelection part = new IntegerScoreSelection(keep, range[0], range[1]);
                 scanIntegerScores(query, lastLevel, from, to, acceptOrds, rangeCollector, part);
                 return part;
               });
+      if (parts.size() == 1) {
+        return parts.get(0).topOrdsAscending();
+      }
       IntegerScoreSelection merged = new IntegerScoreSelection(keep, range[0], range[1]);
       parts.forEach(part -> part.addSelectedTo(merged));
       return merged.topOrdsAscending();
     }
-    if (ranges == 1) {
-      StageOneSelection selection = new StageOneSelection(acceptOrds == null ? count : Math.min(count, 1024));
-      scanEstimates(query, lastLevel, planes, 0, count, acceptOrds, collector, selection);
-      return selection.topOrdsAscending(keep);
-    }
     List<StageOneSelection> parts =
-        ParallelRanges.run(
-            executor,
+        parallel.scan(
             count,
-            ranges,
+            executor,
             collector,
             (from, to, rangeCollector) -> {
+              // Sized for the common unfiltered case; a filtered scan grows it as needed.
               StageOneSelection part = new StageOneSelection(acceptOrds == null ? to - from : Math.min(to - from, 1024));
               scanEstimates(query, lastLevel, planes, from, to, acceptOrds, rangeCollector, part);
               return part;
             });
+    if (parts.size() == 1) {
+      return parts.get(0).topOrdsAscending(keep);
+    }
     StageOneSelection merged = new StageOneSelection(keep);
     parts.forEach(merged::addAll);
     return merged.topOrdsAscending(keep);
