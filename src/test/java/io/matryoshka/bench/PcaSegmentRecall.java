@@ -1,5 +1,7 @@
 package io.matryoshka.bench;
 
+import io.matryoshka.codec.BenchmarkSegments;
+
 import io.matryoshka.codec.MatryoshkaVectorsFormat;
 import io.matryoshka.quantization.Rotation;
 import io.matryoshka.search.Funnel;
@@ -18,19 +20,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.IntStream;
-import org.apache.lucene.document.Document;
-import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.DirectoryReader;
-import org.apache.lucene.index.IndexWriter;
-import org.apache.lucene.index.IndexWriterConfig;
-import org.apache.lucene.index.NoMergePolicy;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.store.FSDirectory;
-import org.apache.lucene.tests.util.TestUtil;
 import org.apache.lucene.util.IOUtils;
 
 /**
@@ -77,22 +73,7 @@ public final class PcaSegmentRecall {
         StringBuilder row = new StringBuilder("| " + bits + " | " + segments + " |");
         Path path = Files.createTempDirectory("pca-recall");
         try (Directory dir = FSDirectory.open(path)) {
-          IndexWriterConfig config =
-              new IndexWriterConfig()
-                  .setCodec(TestUtil.alwaysKnnVectorsFormat(new MatryoshkaVectorsFormat(nested, bits, Rotation.PCA)))
-                  .setMergePolicy(NoMergePolicy.INSTANCE)
-                  .setRAMBufferSizeMB(512);
-          try (IndexWriter writer = new IndexWriter(dir, config)) {
-            int perSegment = docs.length / segments;
-            for (int i = 0; i < docs.length; i++) {
-              Document doc = new Document();
-              doc.add(new KnnFloatVectorField("v", docs[i], VectorSimilarityFunction.COSINE));
-              writer.addDocument(doc);
-              if ((i + 1) % perSegment == 0) {
-                writer.flush();
-              }
-            }
-          }
+          BenchmarkSegments.writeSegments(dir, docs, new MatryoshkaVectorsFormat(nested, bits, Rotation.PCA), segments);
           try (DirectoryReader reader = DirectoryReader.open(dir)) {
             IndexSearcher searcher = new IndexSearcher(reader);
             for (Funnel funnel : funnels) {

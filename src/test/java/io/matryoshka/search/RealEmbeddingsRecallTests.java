@@ -1,5 +1,7 @@
 package io.matryoshka.search;
 
+import io.matryoshka.codec.BenchmarkSegments;
+
 import io.matryoshka.bench.SyntheticVectors;
 
 import io.matryoshka.bench.Fvecs;
@@ -13,19 +15,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.IntStream;
-import org.apache.lucene.document.Document;
-import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.DirectoryReader;
-import org.apache.lucene.index.IndexWriter;
-import org.apache.lucene.index.IndexWriterConfig;
-import org.apache.lucene.index.NoMergePolicy;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.tests.util.LuceneTestCase;
-import org.apache.lucene.tests.util.TestUtil;
 import org.elasticsearch.common.logging.LogConfigurator;
 import org.junit.BeforeClass;
 
@@ -175,21 +171,7 @@ public class RealEmbeddingsRecallTests extends LuceneTestCase {
   private double recall(MatryoshkaVectorsFormat format, Funnel funnel, int segments, int dims)
       throws IOException {
     try (Directory dir = newFSDirectory(createTempDir())) {
-      IndexWriterConfig config =
-          new IndexWriterConfig()
-              .setCodec(TestUtil.alwaysKnnVectorsFormat(format))
-              .setMergePolicy(NoMergePolicy.INSTANCE);
-      try (IndexWriter writer = new IndexWriter(dir, config)) {
-        int perSegment = (docs.length + segments - 1) / segments;
-        for (int i = 0; i < docs.length; i++) {
-          Document doc = new Document();
-          doc.add(new KnnFloatVectorField("v", docs[i], VectorSimilarityFunction.COSINE));
-          writer.addDocument(doc);
-          if ((i + 1) % perSegment == 0) {
-            writer.flush();
-          }
-        }
-      }
+      BenchmarkSegments.writeSegments(dir, docs, format, segments);
       try (DirectoryReader reader = DirectoryReader.open(dir)) {
         assertEquals(segments, reader.leaves().size());
         IndexSearcher searcher = new IndexSearcher(reader);
