@@ -20,20 +20,21 @@ import org.apache.lucene.search.TaskExecutor;
  */
 final class ParallelRanges {
   /**
-   * Documents per range below which splitting costs more than it saves: a range of 2^17 one-word
-   * codes is about 1 MB of reads, some hundred microseconds, well above a task's hand-off.
+   * Code bytes per range below which splitting costs more than it saves. The scan's cost follows
+   * the bytes it reads, not the documents: 1 MiB (2^17 one-word codes, 21,845 of 48 bytes) is
+   * some hundred microseconds of reads, well above a task's hand-off of some ten microseconds.
    */
-  static final int MIN_DOCS_PER_RANGE = 1 << 17;
+  static final long MIN_BYTES_PER_RANGE = 1L << 20;
 
   /** The production policy. */
-  static final ParallelRanges DEFAULT = new ParallelRanges(MIN_DOCS_PER_RANGE, Runtime.getRuntime().availableProcessors());
+  static final ParallelRanges DEFAULT = new ParallelRanges(MIN_BYTES_PER_RANGE, Runtime.getRuntime().availableProcessors());
 
-  private final int minDocsPerRange;
+  private final long minBytesPerRange;
   private final int maxRanges;
 
   /** Tests split small segments into many ranges with their own policy. */
-  ParallelRanges(int minDocsPerRange, int maxRanges) {
-    this.minDocsPerRange = minDocsPerRange;
+  ParallelRanges(long minBytesPerRange, int maxRanges) {
+    this.minBytesPerRange = minBytesPerRange;
     this.maxRanges = maxRanges;
   }
 
@@ -45,21 +46,28 @@ final class ParallelRanges {
   /**
    * Runs {@code scan} over {@code [0, count)}: in one pass on this thread with the collector itself,
    * or, where {@link #rangesFor} allows, in consecutive ranges on the executor, results in order.
+   *
+   * @param bytesPerDoc the code bytes the scan reads per document
    */
-  <T> List<T> scan(int count, TaskExecutor executor, KnnCollector collector, RangeScan<T> scan) throws IOException {
-    int ranges = rangesFor(count, executor, collector);
+  <T> List<T> scan(int count, int bytesPerDoc, TaskExecutor executor, KnnCollector collector, RangeScan<T> scan)
+      throws IOException {
+    int ranges = rangesFor(count, bytesPerDoc, executor, collector);
     return ranges == 1 ? List.of(scan.scan(0, count, collector)) : run(executor, count, ranges, collector, scan);
   }
 
-  /** How many ranges to scan {@code count} documents in: 1 means one pass on this thread. */
-  int rangesFor(int count, TaskExecutor executor, KnnCollector collector) {
-    if (executor == null || count < 2L * minDocsPerRange) {
+  /**
+   * How many ranges to scan {@code count} documents of {@code bytesPerDoc} code bytes in: 1 means
+   * one pass on this thread.
+   */
+  int rangesFor(int count, int bytesPerDoc, TaskExecutor executor, KnnCollector collector) {
+    long bytes = (long) count * Math.max(1, bytesPerDoc);
+    if (executor == null || bytes < 2 * minBytesPerRange) {
       return 1;
     }
     if (collector.visitLimit() - collector.visitedCount() < count) {
       return 1;
     }
-    return Math.max(1, Math.min(maxRanges, count / minDocsPerRange));
+    return (int) Math.max(1, Math.min(Math.min(maxRanges, count), bytes / minBytesPerRange));
   }
 
   /** Runs {@code scan} on {@code ranges} consecutive ranges of {@code [0, count)}, results in order. */

@@ -161,11 +161,16 @@ public final class SegmentFunnel {
     SurvivorCodeScorer scorer =
         new SurvivorCodeScorer(codes, query, codes.layout().levelIndexOf(stage.dims()), planes);
     TopCandidates top = new TopCandidates(stage.candidates());
-    for (int i = 0; i < candidates.length; i++) {
-      if ((i & CHECK_EVERY) == 0 && collector.earlyTerminated()) {
+    float[] scores = new float[SurvivorCodeScorer.BATCH];
+    for (int from = 0; from < candidates.length; from += SurvivorCodeScorer.BATCH) {
+      if ((from & CHECK_EVERY) < SurvivorCodeScorer.BATCH && collector.earlyTerminated()) {
         break;
       }
-      top.offer(candidates[i], scorer.score(candidates[i]));
+      int to = Math.min(candidates.length, from + SurvivorCodeScorer.BATCH);
+      scorer.score(candidates, from, to, scores);
+      for (int i = from; i < to; i++) {
+        top.offer(candidates[i], scores[i - from]);
+      }
     }
     return top.ordsAscending();
   }

@@ -63,6 +63,7 @@ final class StageOneScan {
       List<IntegerScoreSelection> parts =
           parallel.scan(
               count,
+              bytesPerDoc(lastLevel, 1),
               executor,
               collector,
               (from, to, rangeCollector) -> {
@@ -80,6 +81,7 @@ final class StageOneScan {
     List<StageOneSelection> parts =
         parallel.scan(
             count,
+            bytesPerDoc(lastLevel, planes),
             executor,
             collector,
             (from, to, rangeCollector) -> {
@@ -94,6 +96,15 @@ final class StageOneScan {
     StageOneSelection merged = new StageOneSelection(keep);
     parts.forEach(merged::addAll);
     return merged.topOrdsAscending(keep);
+  }
+
+  /** Code bytes a stage reads per document: {@code planes} planes of levels {@code 0 .. lastLevel}. */
+  private int bytesPerDoc(int lastLevel, int planes) {
+    int bytes = 0;
+    for (int level = 0; level <= lastLevel; level++) {
+      bytes += layout.bytesPerPlane(level) * planes;
+    }
+    return bytes;
   }
 
   /** Scores ords {@code [from, to)} into {@code selection} by integer scores. */

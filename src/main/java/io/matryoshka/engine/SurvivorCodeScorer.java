@@ -4,7 +4,6 @@ import io.matryoshka.quantization.BitKernels;
 import io.matryoshka.quantization.CodeLayout;
 import io.matryoshka.quantization.QueryCode;
 import java.io.IOException;
-import java.util.Arrays;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.store.RandomAccessInput;
 
@@ -24,8 +23,8 @@ final class SurvivorCodeScorer {
   private final int lastLevel;
   private final int planes;
   private final IndexInput survivors;
-  private final long[] entry;
-  private final long[][] entryPlanes;
+  private final EntryQuery entryQuery;
+  private final long[] entries;
   private final RandomAccessInput[][] planeSlices;
   private final long[][][] docWords;
   private final RandomAccessInput correctives;
@@ -37,15 +36,14 @@ final class SurvivorCodeScorer {
     this.planes = planes;
     this.survivors = planes == layout.bits() && planes > 1 ? codes.survivorInput() : null;
     if (survivors != null) {
-      this.entry = new long[layout.survivorWordsThrough(lastLevel)];
-      this.entryPlanes = new long[planes][];
-      Arrays.fill(entryPlanes, entry);
+      this.entryQuery = new EntryQuery(layout, query, lastLevel);
+      this.entries = new long[BATCH * entryQuery.entryLongs];
       this.planeSlices = null;
       this.docWords = null;
       this.correctives = null;
     } else {
-      this.entry = null;
-      this.entryPlanes = null;
+      this.entryQuery = null;
+      this.entries = null;
       this.planeSlices = new RandomAccessInput[lastLevel + 1][planes];
       this.docWords = new long[lastLevel + 1][planes][];
       for (int level = 0; level <= lastLevel; level++) {
@@ -58,26 +56,71 @@ final class SurvivorCodeScorer {
     }
   }
 
-  float score(int ord) throws IOException {
-    return survivors != null ? scoreEntry(ord) : scorePlaneBlocks(ord);
+  /** Survivors a batch reads before it scores them: enough independent reads to overlap misses. */
+  static final int BATCH = 32;
+
+  /**
+   * Scores {@code ords[from .. to)} into {@code scores[0 .. to - from)}; at most {@link #BATCH} at a
+   * time.
+   */
+  void score(int[] ords, int from, int to, float[] scores) throws IOException {
+    assert to - from <= BATCH;
+    if (survivors == null) {
+      for (int i = from; i < to; i++) {
+        scores[i - from] = scorePlaneBlocks(ords[i]);
+      }
+      return;
+    }
+    // All entries first, then all scores: the reads do not wait on each other's arithmetic, so
+    // the memory system overlaps their cache misses (survivors lie kilobytes apart).
+    int longs = entryQuery.entryLongs;
+    long entryBytes = (long) longs * Long.BYTES;
+    for (int i = from; i < to; i++) {
+      survivors.seek(ords[i] * entryBytes);
+      survivors.readLongs(entries, (i - from) * longs, longs);
+    }
+    for (int i = from; i < to; i++) {
+      int at = (i - from) * longs;
+      long sums = BitKernels.entrySums(entryQuery.planesByWord, entryQuery.docShifts, entries, at, entryQuery.codeWords);
+      long correctives = entries[at + longs - 1]; // float lower, float step, little-endian
+      scores[i - from] =
+          query.estimate(lastLevel, sums, Float.intBitsToFloat((int) correctives), Float.intBitsToFloat((int) (correctives >>> 32)));
+    }
   }
 
-  /** One read of the survivor entry: codes through {@code lastLevel}, then the correctives. */
-  private float scoreEntry(int ord) throws IOException {
-    long start = (long) ord * layout.survivorBytesPerDoc();
-    survivors.seek(start);
-    survivors.readLongs(entry, 0, entry.length);
-    long sums = 0;
-    int at = 0;
-    for (int level = 0; level <= lastLevel; level++) {
-      int wordsPerPlane = layout.wordsPerPlane(level);
-      sums += BitKernels.planeSums(query.levelCode(level), query.planes(), entryPlanes, at, wordsPerPlane, planes, wordsPerPlane);
-      at += layout.wordsPerDoc(level);
+  /**
+   * The query laid out like a survivor entry: for each of the entry's code words (levels {@code 0
+   * .. lastLevel}, each level's planes one after the other), the query plane's word it meets, and
+   * the weight of the document plane it belongs to. One flat pass over the entry then gives what
+   * {@link BitKernels#planeSums} gives level by level.
+   */
+  private static final class EntryQuery {
+    final long[][] planesByWord;
+    final long[] docShifts;
+    final int codeWords;
+    final int entryLongs;
+
+    EntryQuery(CodeLayout layout, QueryCode query, int lastLevel) {
+      codeWords = layout.survivorWordsThrough(lastLevel);
+      entryLongs = layout.survivorBytesPerDoc() / Long.BYTES;
+      planesByWord = new long[query.planes()][codeWords];
+      docShifts = new long[codeWords];
+      int docPlanes = layout.bits();
+      int at = 0;
+      for (int level = 0; level <= lastLevel; level++) {
+        int words = layout.wordsPerPlane(level);
+        long[] levelCode = query.levelCode(level);
+        for (int plane = 0; plane < docPlanes; plane++) {
+          for (int w = 0; w < words; w++) {
+            for (int a = 0; a < query.planes(); a++) {
+              planesByWord[a][at] = levelCode[a * words + w];
+            }
+            docShifts[at] = docPlanes - 1 - plane;
+            at++;
+          }
+        }
+      }
     }
-    survivors.seek(start + layout.survivorBytesPerDoc() - layout.correctiveBytesPerDoc());
-    float lower = Float.intBitsToFloat(survivors.readInt());
-    float step = Float.intBitsToFloat(survivors.readInt());
-    return query.estimate(lastLevel, sums, lower, step);
   }
 
   private float scorePlaneBlocks(int ord) throws IOException {

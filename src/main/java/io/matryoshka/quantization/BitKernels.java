@@ -88,6 +88,57 @@ public final class BitKernels {
     return sumQD << 32 | sumD;
   }
 
+  /**
+   * {@link #planeSums} over a whole survivor entry in one pass: {@code words} code words of a
+   * document at {@code entry[offset ..]}, word {@code j} belonging to a document plane of weight
+   * {@code 2^docShifts[j]} and meeting the query words {@code queryByWord[a][j]} (query plane
+   * {@code a}, most significant first). Packed as {@code planeSums} packs them.
+   */
+  public static long entrySums(long[][] queryByWord, long[] docShifts, long[] entry, int offset, int words) {
+    if (queryByWord.length == 4) {
+      return VECTOR_KERNELS
+          ? PanamaBitKernels.fourPlaneEntrySums(queryByWord, docShifts, entry, offset, words)
+          : fourPlaneEntrySums(queryByWord, docShifts, entry, offset, 0, words, 0, 0);
+    }
+    long sumD = 0;
+    long sumQD = 0;
+    int queryPlanes = queryByWord.length;
+    for (int j = 0; j < words; j++) {
+      long d = entry[offset + j];
+      long products = 0;
+      for (int a = 0; a < queryPlanes; a++) {
+        products += (long) Long.bitCount(queryByWord[a][j] & d) << (queryPlanes - 1 - a);
+      }
+      sumD += (long) Long.bitCount(d) << docShifts[j];
+      sumQD += products << docShifts[j];
+    }
+    return sumQD << 32 | sumD;
+  }
+
+  /**
+   * {@link #entrySums} for the asymmetric query's 4 planes, unrolled, over words {@code [from,
+   * words)}, adding to sums already taken over the words before.
+   */
+  static long fourPlaneEntrySums(
+      long[][] queryByWord, long[] docShifts, long[] entry, int offset, int from, int words, long sumQD, long sumD) {
+    long[] q0 = queryByWord[0];
+    long[] q1 = queryByWord[1];
+    long[] q2 = queryByWord[2];
+    long[] q3 = queryByWord[3];
+    for (int j = from; j < words; j++) {
+      long d = entry[offset + j];
+      long shift = docShifts[j];
+      long products =
+          ((long) Long.bitCount(q0[j] & d) << 3)
+              + (Long.bitCount(q1[j] & d) << 2)
+              + (Long.bitCount(q2[j] & d) << 1)
+              + Long.bitCount(q3[j] & d);
+      sumD += (long) Long.bitCount(d) << shift;
+      sumQD += products << shift;
+    }
+    return sumQD << 32 | sumD;
+  }
+
   /** {@link #planeSums} for 4-bit query planes against one-bit documents, loops unrolled. */
   static long fourBitQueryOneBitDoc(long[] query, long[] doc, int docOffset, int words) {
     long sumD = 0;

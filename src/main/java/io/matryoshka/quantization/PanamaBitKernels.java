@@ -43,6 +43,41 @@ final class PanamaBitKernels {
   }
 
   /**
+   * See {@link BitKernels#entrySums} for four query planes: eight of the entry's words per vector
+   * (a 384-dim 4-bit entry is three), each lane shifted by its document plane's weight; the words
+   * past the last full vector in the scalar loop.
+   */
+  static long fourPlaneEntrySums(long[][] queryByWord, long[] docShifts, long[] entry, int offset, int words) {
+    LongVector products = LongVector.zero(LONGS);
+    LongVector docBits = LongVector.zero(LONGS);
+    int j = 0;
+    for (int upper = LONGS.loopBound(words); j < upper; j += LANES) {
+      LongVector d = LongVector.fromArray(LONGS, entry, offset + j);
+      LongVector shifts = LongVector.fromArray(LONGS, docShifts, j);
+      LongVector weighted =
+          popcountAnd(queryByWord[0], j, d).lanewise(VectorOperators.LSHL, 3)
+              .add(popcountAnd(queryByWord[1], j, d).lanewise(VectorOperators.LSHL, 2))
+              .add(popcountAnd(queryByWord[2], j, d).lanewise(VectorOperators.LSHL, 1))
+              .add(popcountAnd(queryByWord[3], j, d));
+      products = products.add(weighted.lanewise(VectorOperators.LSHL, shifts));
+      docBits = docBits.add(d.lanewise(VectorOperators.BIT_COUNT).lanewise(VectorOperators.LSHL, shifts));
+    }
+    return BitKernels.fourPlaneEntrySums(
+        queryByWord,
+        docShifts,
+        entry,
+        offset,
+        j,
+        words,
+        products.reduceLanes(VectorOperators.ADD),
+        docBits.reduceLanes(VectorOperators.ADD));
+  }
+
+  private static LongVector popcountAnd(long[] query, int at, LongVector doc) {
+    return LongVector.fromArray(LONGS, query, at).and(doc).lanewise(VectorOperators.BIT_COUNT);
+  }
+
+  /**
    * See {@link BitKernels#hammingScoresChunk}. {@code partials} holds at least {@code docs * words}
    * ints rounded up to a multiple of 8, and so does {@code column} longs.
    */

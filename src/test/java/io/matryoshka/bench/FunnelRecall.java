@@ -45,7 +45,8 @@ import org.apache.lucene.util.IOUtils;
  *
  * <p>Options (system properties): {@code bits} (e.g. {@code 1,4}), {@code rotation} ({@code none},
  * {@code pca}), {@code nested} (e.g. {@code 64,128,192,384}), {@code funnels} (e.g. {@code
- * asymmetric@384->300,float@384->10;asymmetric@64x1b->4800,float@384->10}).
+ * asymmetric@384->300,float@384->10;asymmetric@64x1b->4800,float@384->10}), {@code threads} (an
+ * executor of that many threads for the searcher, as Elasticsearch gives it; none by default).
  */
 public final class FunnelRecall {
   public static void main(String[] args) throws Exception {
@@ -71,7 +72,10 @@ public final class FunnelRecall {
         index(directory, docs, new MatryoshkaVectorsFormat(nested, bits, rotation));
         System.out.printf(Locale.ROOT, "%nbits=%d nested=%s rotation=%s indexed+merged in %.1f s%n", bits, Arrays.toString(nested), rotation, (System.nanoTime() - t0) / 1e9);
         try (DirectoryReader reader = DirectoryReader.open(directory)) {
-          IndexSearcher searcher = new IndexSearcher(reader);
+          // -Dthreads=N: the searcher gets an executor of N threads, as Elasticsearch's search workers
+          int threads = Integer.getInteger("threads", 0);
+          java.util.concurrent.ExecutorService pool = threads > 0 ? java.util.concurrent.Executors.newFixedThreadPool(threads) : null;
+          IndexSearcher searcher = new IndexSearcher(reader, pool);
           boolean layered = rotation != Rotation.NONE || Boolean.getBoolean("layered");
           List<Funnel> funnels =
               System.getProperty("funnels") != null
@@ -79,6 +83,9 @@ public final class FunnelRecall {
                   : layered ? rotatedFunnels(nested, dims, bits, docs.length) : funnels(nested, dims, bits, docs.length);
           for (Funnel funnel : funnels) {
             measure(searcher, funnel, query, truth, dims);
+          }
+          if (pool != null) {
+            pool.shutdown();
           }
         }
       } finally {

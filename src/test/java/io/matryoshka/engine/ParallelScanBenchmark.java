@@ -48,8 +48,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx8g"})
 public class ParallelScanBenchmark {
-  static final int DOCS = 1_000_000;
   static final int DIMS = 384;
+
+  /** Documents in the segment: the shared Debian set's size and a million. */
+  @Param({"60594", "1000000"})
+  int docs;
 
   @Param({"1", "2"})
   int threads;
@@ -70,11 +73,11 @@ public class ParallelScanBenchmark {
     path = Files.createTempDirectory("parallel-scan-bench");
     directory = new MMapDirectory(path);
     BenchmarkSegments.writeForceMerged(
-        directory, SyntheticVectors.generate(DOCS, DIMS, 7), new MatryoshkaVectorsFormat(new int[] {DIMS}, 1, Rotation.NONE));
+        directory, SyntheticVectors.generate(docs, DIMS, 7), new MatryoshkaVectorsFormat(new int[] {DIMS}, 1, Rotation.NONE));
     reader = DirectoryReader.open(directory);
     codes = CodeFiles.formatReader((SegmentReader) reader.leaves().get(0).reader(), "v").fieldCodes("v");
     queries = SyntheticVectors.generate(256, DIMS, 11);
-    keep = io.matryoshka.search.Funnel.rerankCandidates(10, io.matryoshka.search.Funnel.DEFAULT_OVERSAMPLE, DOCS);
+    keep = io.matryoshka.search.Funnel.rerankCandidates(10, io.matryoshka.search.Funnel.DEFAULT_OVERSAMPLE, docs);
     if (threads > 1) {
       pool = Executors.newFixedThreadPool(threads);
       executor = new TaskExecutor(pool);
@@ -93,7 +96,7 @@ public class ParallelScanBenchmark {
   @Benchmark
   public int asymmetricScan() throws IOException {
     QueryCode query = QueryCodes.encode(codes.binarizer(), queries[next++ & 255], FunnelMetric.ASYMMETRIC, 1);
-    return new StageOneScan(codes, new ParallelRanges(ParallelRanges.MIN_DOCS_PER_RANGE, Math.max(1, threads)))
+    return new StageOneScan(codes, new ParallelRanges(ParallelRanges.MIN_BYTES_PER_RANGE, Math.max(1, threads)))
         .scan(query, 0, 1, null, new TopKnnCollector(10, Integer.MAX_VALUE), keep, executor)
         .length;
   }

@@ -69,7 +69,7 @@ public class ParallelScanTests extends LuceneTestCase {
                   int ranges = 2 + random().nextInt(6);
                   TopDocs onePass = run(new SegmentFunnel(codes, floats), funnel, null, query, filter);
                   TopDocs split =
-                      run(new SegmentFunnel(codes, floats, new ParallelRanges(DOCS / ranges, ranges)), funnel, executor, query, filter);
+                      run(new SegmentFunnel(codes, floats, new ParallelRanges(1, ranges)), funnel, executor, query, filter);
                   String what = "bits " + bits + ", " + rotation + ", " + funnel + ", ranges " + ranges;
                   assertEquals(what, onePass.totalHits.value(), split.totalHits.value());
                   assertEquals(what, onePass.scoreDocs.length, split.scoreDocs.length);
@@ -88,7 +88,7 @@ public class ParallelScanTests extends LuceneTestCase {
                   TopKnnCollector parallel = new TopKnnCollector(10, Integer.MAX_VALUE);
                   int[] serialOrds = new StageOneScan(codes).scan(code, level, planes, filter, serial, first.candidates(), null);
                   int[] parallelOrds =
-                      new StageOneScan(codes, new ParallelRanges(DOCS / ranges, ranges))
+                      new StageOneScan(codes, new ParallelRanges(1, ranges))
                           .scan(code, level, planes, filter, parallel, first.candidates(), executor);
                   assertArrayEquals(what + ": first-stage survivors", serialOrds, parallelOrds);
                   assertEquals(what + ": visits", serial.visitedCount(), parallel.visitedCount());

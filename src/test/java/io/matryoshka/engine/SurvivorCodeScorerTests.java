@@ -48,12 +48,24 @@ public class SurvivorCodeScorerTests extends LuceneTestCase {
                 for (int level = 0; level < nested.length; level++) {
                   SurvivorCodeScorer fromEntry = new SurvivorCodeScorer(codes, code, level, bits);
                   SurvivorCodeScorer fromPlanes = new SurvivorCodeScorer(withoutBlock, code, level, bits);
-                  for (int ord = 0; ord < vectors.length; ord += 1 + random().nextInt(7)) {
-                    assertEquals(
-                        bits + " bits, " + rotation + ", " + metric + ", level " + level + ", ord " + ord,
-                        fromPlanes.score(ord),
-                        fromEntry.score(ord),
-                        0f);
+                  int[] ords = new int[1 + random().nextInt(300)];
+                  for (int i = 0; i < ords.length; i++) {
+                    ords[i] = random().nextInt(vectors.length);
+                  }
+                  float[] expected = new float[SurvivorCodeScorer.BATCH];
+                  float[] actual = new float[SurvivorCodeScorer.BATCH];
+                  for (int from = 0; from < ords.length; ) {
+                    int to = Math.min(ords.length, from + 1 + random().nextInt(SurvivorCodeScorer.BATCH));
+                    fromPlanes.score(ords, from, to, expected);
+                    fromEntry.score(ords, from, to, actual);
+                    for (int i = from; i < to; i++) {
+                      assertEquals(
+                          bits + " bits, " + rotation + ", " + metric + ", level " + level + ", ord " + ords[i],
+                          expected[i - from],
+                          actual[i - from],
+                          0f);
+                    }
+                    from = to;
                   }
                 }
               }

@@ -12,6 +12,44 @@ public class BitKernelsTests extends LuceneTestCase {
   /** Documents per chunk, as the engine's scan hands them to the kernels. */
   private static final int CHUNK = 512;
 
+  /**
+   * A survivor entry scored in one pass (the Vector API kernel where it runs, the scalar loop, and
+   * the general loop for other query plane counts) gives the sums of a word-by-word reference.
+   */
+  public void testEntrySumsEqualTheWordByWordSums() {
+    Random random = random();
+    for (int words : new int[] {1, 7, 8, 24, 25, 41}) {
+      for (int queryPlanes : new int[] {4, 2, 1}) {
+        long[][] query = new long[queryPlanes][words];
+        long[] shifts = new long[words];
+        int offset = random.nextInt(5);
+        long[] entry = new long[offset + words + 3];
+        for (int j = 0; j < words; j++) {
+          for (int a = 0; a < queryPlanes; a++) {
+            query[a][j] = random.nextLong();
+          }
+          shifts[j] = random.nextInt(4);
+          entry[offset + j] = random.nextLong();
+        }
+        long sumD = 0;
+        long sumQD = 0;
+        for (int j = 0; j < words; j++) {
+          long d = entry[offset + j];
+          sumD += (long) Long.bitCount(d) << shifts[j];
+          for (int a = 0; a < queryPlanes; a++) {
+            sumQD += (long) Long.bitCount(query[a][j] & d) << (queryPlanes - 1 - a + shifts[j]);
+          }
+        }
+        long expected = sumQD << 32 | sumD;
+        String what = words + " words, " + queryPlanes + " query planes, vector kernels " + BitKernels.VECTOR_KERNELS;
+        assertEquals(what, expected, BitKernels.entrySums(query, shifts, entry, offset, words));
+        if (queryPlanes == 4) {
+          assertEquals(what + " (scalar)", expected, BitKernels.fourPlaneEntrySums(query, shifts, entry, offset, 0, words, 0, 0));
+        }
+      }
+    }
+  }
+
   public void testIntegerScoresRankLikeTheEstimate() {
     Random random = random();
     for (int dims : new int[] {64, 384, 200}) {
