@@ -1,6 +1,7 @@
 package io.matryoshka.engine;
 
 import io.matryoshka.quantization.QueryCode;
+import io.matryoshka.quantization.QueryCoordinates;
 import io.matryoshka.quantization.CodeLayout;
 import io.matryoshka.search.FloatPrefixScorer;
 import io.matryoshka.search.FunnelTrace;
@@ -64,10 +65,11 @@ public final class SegmentFunnel {
     }
     List<FunnelStage> stages = plan.funnel().stages();
     FunnelStage first = stages.get(0);
+    QueryCoordinates coordinates = codes.binarizer().queryCoordinates(target); // shared by the code stages
     long visitsBefore = collector.visitedCount();
     int[] candidates =
         first.metric().usesCodes()
-            ? scanCodes(target, first, acceptOrds, collector, plan)
+            ? scanCodes(coordinates, first, acceptOrds, collector, plan)
             : scanFloats(floats, first, acceptOrds, collector);
     long scored = collector.visitedCount() - visitsBefore;
     started = record(trace, first, scored, candidates.length, firstStageBytes(first, scored), started);
@@ -76,7 +78,7 @@ public final class SegmentFunnel {
       int input = candidates.length;
       candidates =
           stage.metric().usesCodes()
-              ? rescoreCodes(target, stage, candidates, collector)
+              ? rescoreCodes(coordinates, stage, candidates, collector)
               : rescoreFloats(floats, stage, candidates, collector);
       started = record(trace, stage, input, candidates.length, survivorBytes(stage, input), started);
     }
@@ -128,7 +130,7 @@ public final class SegmentFunnel {
 
   /** Stage 1 on codes: one sequential pass over the bit planes the stage reads. */
   private int[] scanCodes(
-      float[] target, FunnelStage stage, Bits acceptOrds, KnnCollector collector, SegmentPlan plan)
+      QueryCoordinates target, FunnelStage stage, Bits acceptOrds, KnnCollector collector, SegmentPlan plan)
       throws IOException {
     int planes = stage.planesOf(codes.layout().bits());
     QueryCode query = QueryCodes.encode(codes.binarizer(), target, stage.metric(), planes);
@@ -154,7 +156,7 @@ public final class SegmentFunnel {
   }
 
   /** A later code stage: random reads of the survivors' codes only. */
-  private int[] rescoreCodes(float[] target, FunnelStage stage, int[] candidates, KnnCollector collector)
+  private int[] rescoreCodes(QueryCoordinates target, FunnelStage stage, int[] candidates, KnnCollector collector)
       throws IOException {
     int planes = stage.planesOf(codes.layout().bits());
     QueryCode query = QueryCodes.encode(codes.binarizer(), target, stage.metric(), planes);

@@ -1,7 +1,5 @@
 package io.matryoshka.quantization;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import org.apache.lucene.index.VectorSimilarityFunction;
 
 /**
@@ -33,6 +31,7 @@ public final class Binarizer {
   private final float[] centroid;
   private final RotationRows rotation; // null for the identity
   private final int activeDims; // coordinates that carry the vector: the rotation's rows, or dims
+  private volatile float[] transformedCentroid; // R c, on first use
 
   /**
    * @param rotation rows of the rotation (at most {@code dims}, each of length {@code dims}), or
@@ -85,13 +84,26 @@ public final class Binarizer {
     if (rotation == null) {
       return x;
     }
-    float[] y = new float[dims];
-    try {
-      rotation.apply(x, y);
-    } catch (IOException e) {
-      throw new UncheckedIOException("reading the segment's rotation", e);
+    return QueryCoordinates.rotate(rotation, x, dims);
+  }
+
+  /**
+   * The centroid in the coded coordinates: {@code R c} (the centroid itself without rotation), what
+   * {@link QueryCoordinates} subtracts to centre a rotated query. Computed on first use; racing
+   * threads compute the same values.
+   */
+  float[] transformedCentroid() {
+    float[] shift = transformedCentroid;
+    if (shift == null) {
+      shift = rotation == null ? centroid : QueryCoordinates.rotate(rotation, centroid, layout.dims());
+      transformedCentroid = shift;
     }
-    return y;
+    return shift;
+  }
+
+  /** A query's coordinates in this segment, transformed on demand and at most once each. */
+  public QueryCoordinates queryCoordinates(float[] query) {
+    return new QueryCoordinates(this, query);
   }
 
   /**
@@ -211,6 +223,11 @@ public final class Binarizer {
    * the query quantized like those planes (hamming with one plane).
    */
   public QueryCode encodeSymmetricQuery(float[] query, int docPlanes) {
+    return encodeSymmetricQuery(queryCoordinates(query), docPlanes);
+  }
+
+  /** {@link #encodeSymmetricQuery(float[], int)} from coordinates another stage may have computed. */
+  public QueryCode encodeSymmetricQuery(QueryCoordinates query, int docPlanes) {
     return encodeQuery(query, docPlanes, docPlanes);
   }
 
@@ -219,15 +236,20 @@ public final class Binarizer {
    * against {@code docPlanes} of the documents' bit planes.
    */
   public QueryCode encodeAsymmetricQuery(float[] query, int docPlanes) {
+    return encodeAsymmetricQuery(queryCoordinates(query), docPlanes);
+  }
+
+  /** {@link #encodeAsymmetricQuery(float[], int)} from coordinates another stage may have computed. */
+  public QueryCode encodeAsymmetricQuery(QueryCoordinates query, int docPlanes) {
     return encodeQuery(query, ASYMMETRIC_QUERY_BITS, docPlanes);
   }
 
-  private QueryCode encodeQuery(float[] query, int planes, int docPlanes) {
+  private QueryCode encodeQuery(QueryCoordinates query, int planes, int docPlanes) {
     // Documents' codes estimate y = R(x - c). With more than one plane they estimate it well, and
     // <q, y> ranks exactly like <q, x>, so the query stays uncentred; <q - c, y> would add a
     // per-document error <c, y>. Sign codes keep only directions, and there the centred query
     // ranks better (measured on real embeddings: recall@10 0.995 vs 0.977 keeping 300 of 60k).
-    float[] y = transform(query, docPlanes == 1);
+    float[] y = query.get(docPlanes == 1);
     long[][] codes = newCodes(planes);
     float[] correctives = quantize(y, planes, codes, false);
     return new QueryCode(layout, planes, docPlanes, codes, correctives[0], correctives[1]);

@@ -46,7 +46,8 @@ import org.apache.lucene.util.IOUtils;
  * <p>Options (system properties): {@code bits} (e.g. {@code 1,4}), {@code rotation} ({@code none},
  * {@code pca}), {@code nested} (e.g. {@code 64,128,192,384}), {@code funnels} (e.g. {@code
  * asymmetric@384->300,float@384->10;asymmetric@64x1b->4800,float@384->10}), {@code threads} (an
- * executor of that many threads for the searcher, as Elasticsearch gives it; none by default).
+ * executor of that many threads for the searcher, as Elasticsearch gives it; none by default),
+ * {@code keep} (a folder to keep each mapping's index in and reuse on later runs).
  */
 public final class FunnelRecall {
   public static void main(String[] args) throws Exception {
@@ -65,11 +66,18 @@ public final class FunnelRecall {
           System.getProperty("nested") != null
               ? Arrays.stream(System.getProperty("nested").split(",")).mapToInt(Integer::parseInt).toArray()
               : dims == 384 ? new int[] {64, 128, 192, 384} : new int[] {dims};
-      Path dir = Files.createTempDirectory("funnel-recall");
+      // -Dkeep=DIR keeps the index in DIR/<mapping> and reuses it on the next run
+      String keepIn = System.getProperty("keep");
+      Rotation rotation = Rotation.fromWireName(System.getProperty("rotation", "none"));
+      Path dir =
+          keepIn == null
+              ? Files.createTempDirectory("funnel-recall")
+              : Files.createDirectories(Path.of(keepIn, "b" + bits + "-" + rotation + "-" + Arrays.toString(nested).replaceAll("[^0-9]+", "_")));
       try (Directory directory = new MMapDirectory(dir)) {
         long t0 = System.nanoTime();
-        Rotation rotation = Rotation.fromWireName(System.getProperty("rotation", "none"));
-        index(directory, docs, new MatryoshkaVectorsFormat(nested, bits, rotation));
+        if (keepIn == null || DirectoryReader.indexExists(directory) == false) {
+          index(directory, docs, new MatryoshkaVectorsFormat(nested, bits, rotation));
+        }
         System.out.printf(Locale.ROOT, "%nbits=%d nested=%s rotation=%s indexed+merged in %.1f s%n", bits, Arrays.toString(nested), rotation, (System.nanoTime() - t0) / 1e9);
         try (DirectoryReader reader = DirectoryReader.open(directory)) {
           // -Dthreads=N: the searcher gets an executor of N threads, as Elasticsearch's search workers
@@ -89,7 +97,9 @@ public final class FunnelRecall {
           }
         }
       } finally {
-        IOUtils.rm(dir);
+        if (keepIn == null) {
+          IOUtils.rm(dir);
+        }
       }
     }
   }

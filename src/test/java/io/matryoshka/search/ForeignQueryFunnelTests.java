@@ -38,8 +38,8 @@ public class ForeignQueryFunnelTests extends LuceneTestCase {
     Funnel funnel = SegmentPlan.resolve(HNSW, 1000, 60_000, ONE_LEVEL, 1, false, true).funnel();
     assertEquals(1000, funnel.stages().get(funnel.stages().size() - 2).candidates());
     Funnel pca = SegmentPlan.resolve(HNSW, 1000, 60_000, PCA_LEVELS, 1, true, true).funnel();
-    // a rotated one-bit field: the 128-dim sign plane keeps 16 x the window, then exact floats
-    assertEquals(new FunnelStage(128, FunnelMetric.ASYMMETRIC, 16_000), pca.stages().get(0));
+    // a rotated one-bit field: the 128-dim sign plane keeps 10 x the window, then exact floats
+    assertEquals(new FunnelStage(128, FunnelMetric.ASYMMETRIC, 10_000), pca.stages().get(0));
     assertEquals(2, pca.stages().size());
   }
 
