@@ -8,56 +8,60 @@ import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.store.RandomAccessInput;
 
 /**
- * Scores single documents' codes on levels {@code 0 .. lastLevel} by random access: what a code
- * stage after the first reads for each survivor. Scores are the first stage's for the same code
- * ({@link QueryCode#estimate}, or the hamming score).
+ * Scores survivors' codes on levels {@code 0 .. lastLevel} by random access: what a code stage
+ * after the first reads for each survivor. Scores are the first stage's for the same code ({@link
+ * QueryCode#estimate}, or the hamming score).
  *
- * <p>A stage reading all of a multi-bit field's planes reads each survivor's entry of the survivor
- * block: one contiguous read of its codes through {@code lastLevel} and its corrective terms. Other
- * stages (one plane, or segments written before the block existed) read the document's words from
- * each level's and plane's own block.
+ * <p>Survivors are read {@link #BATCH} at a time, all of a batch's codes before any is scored, so
+ * that the reads do not wait on each other's arithmetic and the memory system overlaps their cache
+ * misses (survivors lie kilobytes apart). A stage reading all of a multi-bit field's planes reads
+ * each survivor's entry of the survivor block: one contiguous read of its codes and its corrective
+ * terms. Other stages (one plane, or segments written before the block existed) gather the
+ * document's words from each level's and plane's own block into the same layout (level by level,
+ * each level's planes one after the other), so one kernel scores both.
  */
 final class SurvivorCodeScorer {
+  /** Survivors a batch reads before it scores them: enough independent reads to overlap misses. */
+  static final int BATCH = 32;
+
   private final CodeLayout layout;
   private final QueryCode query;
   private final int lastLevel;
   private final int planes;
-  private final IndexInput survivors;
   private final EntryQuery entryQuery;
-  private final long[] entries;
+  /** The survivor block, or null where the planes are gathered from their blocks. */
+  private final IndexInput survivors;
   private final RandomAccessInput[][] planeSlices;
-  private final long[][][] docWords;
   private final RandomAccessInput correctives;
+  /** Longs per survivor in {@link #codes}: a whole survivor entry, or the gathered words. */
+  private final int stride;
+  private final long[] codes;
+  private final float[] lowers = new float[BATCH];
+  private final float[] steps = new float[BATCH];
 
   SurvivorCodeScorer(StoredCodes codes, QueryCode query, int lastLevel, int planes) throws IOException {
     this.layout = codes.layout();
     this.query = query;
     this.lastLevel = lastLevel;
     this.planes = planes;
+    this.entryQuery = new EntryQuery(layout, query, lastLevel, planes);
     this.survivors = planes == layout.bits() && planes > 1 ? codes.survivorInput() : null;
     if (survivors != null) {
-      this.entryQuery = new EntryQuery(layout, query, lastLevel);
-      this.entries = new long[BATCH * entryQuery.entryLongs];
       this.planeSlices = null;
-      this.docWords = null;
       this.correctives = null;
+      this.stride = layout.survivorBytesPerDoc() / Long.BYTES;
     } else {
-      this.entryQuery = null;
-      this.entries = null;
       this.planeSlices = new RandomAccessInput[lastLevel + 1][planes];
-      this.docWords = new long[lastLevel + 1][planes][];
       for (int level = 0; level <= lastLevel; level++) {
         for (int plane = 0; plane < planes; plane++) {
           planeSlices[level][plane] = codes.planeSlice(level, plane);
-          docWords[level][plane] = new long[layout.wordsPerPlane(level)];
         }
       }
       this.correctives = planes > 1 ? codes.correctivesSlice() : null;
+      this.stride = entryQuery.codeWords;
     }
+    this.codes = new long[BATCH * stride];
   }
-
-  /** Survivors a batch reads before it scores them: enough independent reads to overlap misses. */
-  static final int BATCH = 32;
 
   /**
    * Scores {@code ords[from .. to)} into {@code scores[0 .. to - from)}; at most {@link #BATCH} at a
@@ -65,92 +69,100 @@ final class SurvivorCodeScorer {
    */
   void score(int[] ords, int from, int to, float[] scores) throws IOException {
     assert to - from <= BATCH;
-    if (survivors == null) {
-      for (int i = from; i < to; i++) {
-        scores[i - from] = scorePlaneBlocks(ords[i]);
-      }
-      return;
+    if (survivors != null) {
+      readEntries(ords, from, to);
+    } else {
+      gatherPlanes(ords, from, to);
     }
-    // All entries first, then all scores: the reads do not wait on each other's arithmetic, so
-    // the memory system overlaps their cache misses (survivors lie kilobytes apart).
-    int longs = entryQuery.entryLongs;
-    long entryBytes = (long) longs * Long.BYTES;
+    for (int i = 0; i < to - from; i++) {
+      int at = i * stride;
+      if (query.isPlainHamming()) {
+        long[] queryWords = entryQuery.planesByWord[0];
+        int distance = 0;
+        for (int j = 0; j < entryQuery.codeWords; j++) {
+          distance += Long.bitCount(queryWords[j] ^ codes[at + j]);
+        }
+        scores[i] = query.hammingScore(lastLevel, distance);
+      } else {
+        long sums = BitKernels.entrySums(entryQuery.planesByWord, entryQuery.docShifts, codes, at, entryQuery.codeWords);
+        scores[i] = query.estimate(lastLevel, sums, lowers[i], steps[i]);
+      }
+    }
+  }
+
+  /** Whole survivor entries: codes of every level, then the correctives {@code float lower, float step}. */
+  private void readEntries(int[] ords, int from, int to) throws IOException {
+    long entryBytes = (long) stride * Long.BYTES;
     for (int i = from; i < to; i++) {
       survivors.seek(ords[i] * entryBytes);
-      survivors.readLongs(entries, (i - from) * longs, longs);
+      survivors.readLongs(codes, (i - from) * stride, stride);
     }
+    for (int i = 0; i < to - from; i++) {
+      long correctiveWord = codes[i * stride + stride - 1]; // two little-endian floats
+      lowers[i] = Float.intBitsToFloat((int) correctiveWord);
+      steps[i] = Float.intBitsToFloat((int) (correctiveWord >>> 32));
+    }
+  }
+
+  /** The stage's planes of levels {@code 0 .. lastLevel}, word by word from their blocks. */
+  private void gatherPlanes(int[] ords, int from, int to) throws IOException {
     for (int i = from; i < to; i++) {
-      int at = (i - from) * longs;
-      long sums = BitKernels.entrySums(entryQuery.planesByWord, entryQuery.docShifts, entries, at, entryQuery.codeWords);
-      long correctives = entries[at + longs - 1]; // float lower, float step, little-endian
-      scores[i - from] =
-          query.estimate(lastLevel, sums, Float.intBitsToFloat((int) correctives), Float.intBitsToFloat((int) (correctives >>> 32)));
+      int ord = ords[i];
+      int at = (i - from) * stride;
+      for (int level = 0; level <= lastLevel; level++) {
+        int words = layout.wordsPerPlane(level);
+        long base = (long) ord * layout.bytesPerPlane(level);
+        for (int plane = 0; plane < planes; plane++) {
+          RandomAccessInput slice = planeSlices[level][plane];
+          for (int w = 0; w < words; w++) {
+            codes[at++] = slice.readLong(base + (long) w * Long.BYTES);
+          }
+        }
+      }
+      if (correctives != null) {
+        lowers[i - from] = Float.intBitsToFloat(correctives.readInt(ord * 8L));
+        steps[i - from] = Float.intBitsToFloat(correctives.readInt(ord * 8L + 4));
+      } else {
+        lowers[i - from] = ONE_BIT_LOWER;
+        steps[i - from] = ONE_BIT_STEP;
+      }
     }
   }
 
   /**
-   * The query laid out like a survivor entry: for each of the entry's code words (levels {@code 0
-   * .. lastLevel}, each level's planes one after the other), the query plane's word it meets, and
-   * the weight of the document plane it belongs to. One flat pass over the entry then gives what
-   * {@link BitKernels#planeSums} gives level by level.
+   * The query laid out like a survivor's codes: for each code word (levels {@code 0 .. lastLevel},
+   * each level's {@code planes} document planes one after the other), the query plane's word it
+   * meets, and the weight ({@code 2^shift}) of the document plane it belongs to. One flat pass over
+   * a survivor's words then gives what {@link BitKernels#planeSums} gives level by level.
    */
   private static final class EntryQuery {
     final long[][] planesByWord;
     final long[] docShifts;
     final int codeWords;
-    final int entryLongs;
 
-    EntryQuery(CodeLayout layout, QueryCode query, int lastLevel) {
-      codeWords = layout.survivorWordsThrough(lastLevel);
-      entryLongs = layout.survivorBytesPerDoc() / Long.BYTES;
+    EntryQuery(CodeLayout layout, QueryCode query, int lastLevel, int planes) {
+      int words = 0;
+      for (int level = 0; level <= lastLevel; level++) {
+        words += layout.wordsPerPlane(level) * planes;
+      }
+      codeWords = words;
       planesByWord = new long[query.planes()][codeWords];
       docShifts = new long[codeWords];
-      int docPlanes = layout.bits();
       int at = 0;
       for (int level = 0; level <= lastLevel; level++) {
-        int words = layout.wordsPerPlane(level);
+        int levelWords = layout.wordsPerPlane(level);
         long[] levelCode = query.levelCode(level);
-        for (int plane = 0; plane < docPlanes; plane++) {
-          for (int w = 0; w < words; w++) {
+        for (int plane = 0; plane < planes; plane++) {
+          for (int w = 0; w < levelWords; w++) {
             for (int a = 0; a < query.planes(); a++) {
-              planesByWord[a][at] = levelCode[a * words + w];
+              planesByWord[a][at] = levelCode[a * levelWords + w];
             }
-            docShifts[at] = docPlanes - 1 - plane;
+            docShifts[at] = planes - 1 - plane;
             at++;
           }
         }
       }
     }
-  }
-
-  private float scorePlaneBlocks(int ord) throws IOException {
-    long sums = 0;
-    int distance = 0;
-    for (int level = 0; level <= lastLevel; level++) {
-      int wordsPerPlane = layout.wordsPerPlane(level);
-      long base = (long) ord * layout.bytesPerPlane(level);
-      for (int plane = 0; plane < planes; plane++) {
-        long[] words = docWords[level][plane];
-        for (int w = 0; w < wordsPerPlane; w++) {
-          words[w] = planeSlices[level][plane].readLong(base + (long) w * Long.BYTES);
-        }
-      }
-      if (query.isPlainHamming()) {
-        distance += BitKernels.hamming(query.levelCode(level), docWords[level][0], 0, wordsPerPlane);
-      } else {
-        sums += BitKernels.planeSums(query.levelCode(level), query.planes(), docWords[level], 0, planes, wordsPerPlane);
-      }
-    }
-    if (query.isPlainHamming()) {
-      return query.hammingScore(lastLevel, distance);
-    }
-    return correctives == null
-        ? query.estimate(lastLevel, sums, ONE_BIT_LOWER, ONE_BIT_STEP)
-        : query.estimate(
-            lastLevel,
-            sums,
-            Float.intBitsToFloat(correctives.readInt(ord * 8L)),
-            Float.intBitsToFloat(correctives.readInt(ord * 8L + 4)));
   }
 
   /** One-bit codes stand for coordinates {@code -1 + 2 d}: no correctives are stored for them. */
