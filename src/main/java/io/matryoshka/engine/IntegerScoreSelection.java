@@ -20,6 +20,12 @@ import java.util.Arrays;
  * ords. Nothing per scanned document but a
  * compare: measured, a heap's sift-downs, float buckets or a histogram increment per document cost
  * more than the popcounts themselves ({@code StageOneScanBenchmark}).
+ *
+ * <p>A scan may {@link #startAt start} the threshold at a guess (from a sample of the segment's
+ * scores) instead of the lowest score, so that it buffers about the documents it will keep rather
+ * than everything until its first compactions. The selection is then the same as without the guess
+ * whenever at least {@code keep} counted documents reach it, which {@link #isComplete} tells; a
+ * scan that finds fewer scans again from the lowest score.
  */
 final class IntegerScoreSelection {
   /** Room beyond the buffered entries that a vector-wide append may write into. */
@@ -36,6 +42,7 @@ final class IntegerScoreSelection {
   private int[] bufferScores;
   private int buffered;
   private final int compactAt;
+  private boolean guessed;
 
   /**
    * @param keep documents to select
@@ -54,6 +61,28 @@ final class IntegerScoreSelection {
     int initial = Math.min(compactAt, 1 << 16) + ChunkVisits.SCAN_CHUNK + APPEND_SLACK;
     this.bufferOrds = new int[initial];
     this.bufferScores = new int[initial];
+  }
+
+  /**
+   * Buffers, from now on, only documents scoring at least {@code guess}; before the first document.
+   * See {@link #isComplete}.
+   */
+  void startAt(int guess) {
+    if (counted > 0) {
+      throw new IllegalStateException("the threshold can only be guessed before the first document");
+    }
+    threshold = Math.max(threshold, guess);
+    guessed = true;
+  }
+
+  /**
+   * Whether the selection is that of every counted document: always without a {@link #startAt
+   * guess}; with one, when at least {@code keep} (or all counted) documents reached it. Buffered
+   * documents fall below {@code keep} only by a compaction, which needs more than {@code keep} of
+   * them, so fewer buffered than that at the end means fewer reached the guess.
+   */
+  boolean isComplete() {
+    return guessed == false || buffered >= Math.min(keep, counted);
   }
 
   /**

@@ -10,6 +10,7 @@ import java.util.List;
 import org.apache.lucene.search.KnnCollector;
 import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.store.RandomAccessInput;
 import org.apache.lucene.util.Bits;
 
 /**
@@ -22,6 +23,13 @@ import org.apache.lucene.util.Bits;
  * a compare and a compress. Stages reading several planes need each document's corrective terms
  * and rank by the float estimate ({@link StageOneSelection}).
  *
+ * <p>Unfiltered integer-score scans that keep a small share of their range start the selection's
+ * threshold at a guess: the score that {@link #GUESS_MARGIN} times {@code keep} documents of a
+ * strided sample of {@link #GUESS_SAMPLE} reach, so that the selection buffers little more than
+ * what it keeps instead of everything until its first compactions. Where fewer than {@code keep}
+ * reach the guess, the range is scanned again from the lowest score: the survivors are always
+ * exactly those of a scan without a guess.
+ *
  * <p>Every scored document counts as visited on the collector; the scan stops at its visit limit
  * or when it terminates early (timeout), keeping what it scored so far.
  */
@@ -30,15 +38,22 @@ final class StageOneScan {
   private final CodeLayout layout;
 
   private final ParallelRanges parallel;
+  private final double guessMargin;
 
   StageOneScan(StoredCodes codes) {
     this(codes, ParallelRanges.DEFAULT);
   }
 
   StageOneScan(StoredCodes codes, ParallelRanges parallel) {
+    this(codes, parallel, GUESS_MARGIN);
+  }
+
+  /** Tests aim the guessed threshold elsewhere ({@code guessMargin < 1}: mostly too high). */
+  StageOneScan(StoredCodes codes, ParallelRanges parallel, double guessMargin) {
     this.codes = codes;
     this.layout = codes.layout();
     this.parallel = parallel;
+    this.guessMargin = guessMargin;
   }
 
   /**
@@ -68,7 +83,19 @@ final class StageOneScan {
               collector,
               (from, to, rangeCollector) -> {
                 IntegerScoreSelection part = new IntegerScoreSelection(keep, range[0], range[1]);
+                // Only where nothing can cut the scan short but a timeout: no filter, no visit limit
+                boolean whole = acceptOrds == null && rangeCollector.visitLimit() - rangeCollector.visitedCount() >= to - from;
+                int guess = whole ? guessThreshold(query, lastLevel, from, to, keep) : NO_GUESS;
+                if (guess != NO_GUESS) {
+                  part.startAt(guess);
+                }
                 scanIntegerScores(query, lastLevel, from, to, acceptOrds, rangeCollector, part);
+                if (part.isComplete() == false) {
+                  // The guess was too high (rare: it aims at GUESS_MARGIN x keep): again from the
+                  // lowest score, its visits already counted.
+                  part = new IntegerScoreSelection(keep, range[0], range[1]);
+                  scanIntegerScores(query, lastLevel, from, to, null, new UncountedVisits(rangeCollector), part);
+                }
                 return part;
               });
       if (parts.size() == 1) {
@@ -96,6 +123,73 @@ final class StageOneScan {
     StageOneSelection merged = new StageOneSelection(keep);
     parts.forEach(merged::addAll);
     return merged.topOrdsAscending(keep);
+  }
+
+  static final int NO_GUESS = Integer.MIN_VALUE;
+
+  /** Documents sampled to guess a starting threshold. */
+  static final int GUESS_SAMPLE = 512;
+
+  /** The guess aims at this many times {@code keep} documents reaching it. */
+  static final double GUESS_MARGIN = 1.5;
+
+  /**
+   * A starting threshold for selecting {@code keep} of ords {@code [from, to)}: the score that
+   * {@link #GUESS_MARGIN} x {@code keep} of them should reach, estimated from {@link #GUESS_SAMPLE}
+   * documents at an even stride (ords may follow the order documents were indexed in, which need
+   * not be random). {@link #NO_GUESS} where the selection keeps too large a share for a sample to
+   * pay: its first compaction would come late or never.
+   */
+  private int guessThreshold(QueryCode query, int lastLevel, int from, int to, int keep) throws IOException {
+    int docs = to - from;
+    if (docs < 16L * keep || docs < 8 * GUESS_SAMPLE) {
+      return NO_GUESS;
+    }
+    int rank = (int) Math.ceil(guessMargin * keep * GUESS_SAMPLE / (double) docs) + (guessMargin >= 1 ? 4 : 0);
+    if (rank < 1 || rank >= GUESS_SAMPLE / 4) {
+      return NO_GUESS;
+    }
+    int[] scores = new int[GUESS_SAMPLE];
+    int words = 0;
+    for (int level = 0; level <= lastLevel; level++) {
+      words = Math.max(words, layout.wordsPerPlane(level));
+    }
+    long[] column = new long[GUESS_SAMPLE * words];
+    int[] scratch = BitKernels.scratchFor(GUESS_SAMPLE, words);
+    long stride = docs / GUESS_SAMPLE;
+    for (int level = 0; level <= lastLevel; level++) {
+      RandomAccessInput plane = codes.planeSlice(level, 0);
+      int levelWords = layout.wordsPerPlane(level);
+      long bytes = layout.bytesPerPlane(level);
+      for (int i = 0; i < GUESS_SAMPLE; i++) {
+        long ord = from + i * stride;
+        for (int w = 0; w < levelWords; w++) {
+          column[i * levelWords + w] = plane.readLong(ord * bytes + (long) w * Long.BYTES);
+        }
+      }
+      if (query.isPlainHamming()) {
+        BitKernels.hammingScoresChunk(query.levelCode(level), column, GUESS_SAMPLE, levelWords, scores, 0, scratch);
+      } else {
+        BitKernels.asymmetricScoresChunk(query.levelCode(level), column, GUESS_SAMPLE, levelWords, scores, 0, scratch);
+      }
+    }
+    Arrays.sort(scores);
+    return scores[GUESS_SAMPLE - rank];
+  }
+
+  /** A range's collector for a second pass over documents it already counted. */
+  private static final class UncountedVisits extends KnnCollector.Decorator {
+    UncountedVisits(KnnCollector collector) {
+      super(collector);
+    }
+
+    @Override
+    public void incVisitedCount(int count) {}
+
+    @Override
+    public long visitLimit() {
+      return Long.MAX_VALUE;
+    }
   }
 
   /** Code bytes a stage reads per document: {@code planes} planes of levels {@code 0 .. lastLevel}. */
