@@ -13,8 +13,11 @@ import org.apache.lucene.search.TaskExecutor;
  * while the others idle. Each range selects its own best; merged in ord order they give exactly
  * what one pass selects, ties included (every selection prefers the lower ord).
  *
- * <p>Only when the collector's visit limit cannot be reached (no filter, or a filter matching at
- * least the segment): ranges count visits on their own and the total is added to the collector
+ * <p>Survivor stages ({@link #scoreSurvivors}) split the survivors the same way: their random
+ * reads wait on memory, and two threads keep twice as many of them in flight.
+ *
+ * <p>First stages split only when the collector's visit limit cannot be reached (no filter, or a
+ * filter matching at least the segment): ranges count visits on their own and the total is added to the collector
  * afterwards, which would otherwise need a shared, contended counter. Timeouts and cancellation
  * still reach every range through {@link KnnCollector#earlyTerminated()}.
  */
@@ -36,6 +39,49 @@ final class ParallelRanges {
   ParallelRanges(long minBytesPerRange, int maxRanges) {
     this.minBytesPerRange = minBytesPerRange;
     this.maxRanges = maxRanges;
+  }
+
+  /**
+   * Bytes of random reads per range worth a task: a survivor read waits on memory (about 200 ns
+   * for a 200-byte entry of a 1M segment, measured), so a quarter of the sequential range's bytes
+   * already costs as much time.
+   */
+  private long minRandomBytesPerRange() {
+    return Math.max(1, minBytesPerRange / 4);
+  }
+
+  @FunctionalInterface
+  interface SurvivorRange {
+    void score(int from, int to) throws IOException;
+  }
+
+  /**
+   * Runs {@code score} over survivor positions {@code [0, count)}: in one call on this thread, or,
+   * where the random reads ({@code bytesPerSurvivor} each) fill several ranges, in consecutive
+   * ranges on the executor. Each range writes only its own positions, so the outcome is the same
+   * either way.
+   */
+  void scoreSurvivors(int count, long bytesPerSurvivor, TaskExecutor executor, SurvivorRange score) throws IOException {
+    long bytes = count * Math.max(1, bytesPerSurvivor);
+    int ranges =
+        executor == null || count < 2 || bytes < 2 * minRandomBytesPerRange()
+            ? 1
+            : (int) Math.min(Math.min(maxRanges, count), bytes / minRandomBytesPerRange());
+    if (ranges <= 1) {
+      score.score(0, count);
+      return;
+    }
+    List<Callable<Void>> tasks = new ArrayList<>(ranges);
+    for (int r = 0; r < ranges; r++) {
+      int from = (int) ((long) count * r / ranges);
+      int to = (int) ((long) count * (r + 1) / ranges);
+      tasks.add(
+          () -> {
+            score.score(from, to);
+            return null;
+          });
+    }
+    executor.invokeAll(tasks);
   }
 
   @FunctionalInterface

@@ -8,9 +8,11 @@ import io.matryoshka.search.FunnelTrace;
 import io.matryoshka.search.FunnelStage;
 import io.matryoshka.search.SegmentPlan;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.search.KnnCollector;
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.util.Bits;
 
 /**
@@ -78,17 +80,17 @@ public final class SegmentFunnel {
       int input = candidates.length;
       candidates =
           stage.metric().usesCodes()
-              ? rescoreCodes(coordinates, stage, candidates, collector)
-              : rescoreFloats(floats, stage, candidates, collector);
+              ? rescoreCodes(coordinates, stage, candidates, collector, plan.executor())
+              : rescoreFloats(target, stage.dims(), stage.candidates(), candidates, collector, plan.executor());
       started = record(trace, stage, input, candidates.length, survivorBytes(stage, input), started);
     }
+    float[] exact = scoreFloats(target, queryDims, candidates, collector, plan.executor());
     int collected = 0;
     for (int i = 0; i < candidates.length; i++) {
-      if ((i & CHECK_EVERY) == 0 && collector.earlyTerminated()) {
-        break;
+      if (Float.isNaN(exact[i]) == false) { // NaN: not scored, the stage stopped early
+        collector.collect(vectors.ordToDoc(candidates[i]), exact[i]);
+        collected++;
       }
-      collector.collect(vectors.ordToDoc(candidates[i]), floats.score(candidates[i], queryDims));
-      collected++;
     }
     FunnelStage last = stages.get(stages.size() - 1);
     record(trace, last, collected, Math.min(collector.k(), collected), (long) collected * queryDims * Float.BYTES, started);
@@ -156,36 +158,95 @@ public final class SegmentFunnel {
   }
 
   /** A later code stage: random reads of the survivors' codes only. */
-  private int[] rescoreCodes(QueryCoordinates target, FunnelStage stage, int[] candidates, KnnCollector collector)
+  private int[] rescoreCodes(
+      QueryCoordinates target, FunnelStage stage, int[] candidates, KnnCollector collector, TaskExecutor executor)
       throws IOException {
     int planes = stage.planesOf(codes.layout().bits());
     QueryCode query = QueryCodes.encode(codes.binarizer(), target, stage.metric(), planes);
-    SurvivorCodeScorer scorer =
-        new SurvivorCodeScorer(codes, query, codes.layout().levelIndexOf(stage.dims()), planes);
-    TopCandidates top = new TopCandidates(stage.candidates());
-    float[] scores = new float[SurvivorCodeScorer.BATCH];
-    for (int from = 0; from < candidates.length; from += SurvivorCodeScorer.BATCH) {
-      if ((from & CHECK_EVERY) < SurvivorCodeScorer.BATCH && collector.earlyTerminated()) {
-        break;
-      }
-      int to = Math.min(candidates.length, from + SurvivorCodeScorer.BATCH);
-      scorer.score(candidates, from, to, scores);
-      for (int i = from; i < to; i++) {
-        top.offer(candidates[i], scores[i - from]);
-      }
-    }
-    return top.ordsAscending();
+    int lastLevel = codes.layout().levelIndexOf(stage.dims());
+    float[] scores =
+        scoreSurvivors(
+            candidates,
+            codeBytesPerDoc(stage),
+            collector,
+            executor,
+            () -> new SurvivorCodeScorer(codes, query, lastLevel, planes)::score);
+    return best(candidates, scores, stage.candidates());
   }
 
+  /** A later float stage: the survivors' exact similarity on a prefix. */
   private int[] rescoreFloats(
-      FloatPrefixScorer floats, FunnelStage stage, int[] candidates, KnnCollector collector)
+      float[] target, int dims, int keep, int[] candidates, KnnCollector collector, TaskExecutor executor)
       throws IOException {
-    TopCandidates top = new TopCandidates(stage.candidates());
+    return best(candidates, scoreFloats(target, dims, candidates, collector, executor), keep);
+  }
+
+  /** Every candidate's similarity on the first {@code dims} floats (NaN where the stage stopped). */
+  private float[] scoreFloats(float[] target, int dims, int[] candidates, KnnCollector collector, TaskExecutor executor)
+      throws IOException {
+    return scoreSurvivors(
+        candidates,
+        (long) dims * Float.BYTES,
+        collector,
+        executor,
+        () -> {
+          // each range its own reader: FloatVectorValues reuses its buffer
+          FloatPrefixScorer floats = new FloatPrefixScorer(vectors.copy(), target, codes.similarity());
+          return (ords, from, to, scores) -> {
+            for (int i = from; i < to; i++) {
+              scores[i] = floats.score(ords[i], dims);
+            }
+          };
+        });
+  }
+
+  /** Scores positions {@code [from, to)} of {@code ords} into the same positions of {@code scores}. */
+  @FunctionalInterface
+  private interface RangeScorer {
+    void score(int[] ords, int from, int to, float[] scores) throws IOException;
+  }
+
+  /** A scorer with readers of its own, for one range of survivors (possibly on another thread). */
+  @FunctionalInterface
+  private interface RangeScorers {
+    RangeScorer newScorer() throws IOException;
+  }
+
+  /**
+   * Every candidate's score, {@link SurvivorCodeScorer#BATCH} at a time, in consecutive ranges on
+   * the executor where the survivors' random reads ({@code bytesEach} each) are enough to pay for
+   * it ({@link ParallelRanges#scoreSurvivors}). Positions a range did not reach because the
+   * collector terminated early stay NaN (no stage scores NaN: code estimates are finite and float
+   * scores are clamped finite).
+   */
+  private float[] scoreSurvivors(
+      int[] candidates, long bytesEach, KnnCollector collector, TaskExecutor executor, RangeScorers scorers)
+      throws IOException {
+    float[] scores = new float[candidates.length];
+    Arrays.fill(scores, Float.NaN);
+    parallel.scoreSurvivors(
+        candidates.length,
+        bytesEach,
+        executor,
+        (from, to) -> {
+          RangeScorer scorer = scorers.newScorer();
+          for (int start = from; start < to; start += SurvivorCodeScorer.BATCH) {
+            if (((start - from) & CHECK_EVERY) < SurvivorCodeScorer.BATCH && collector.earlyTerminated()) {
+              return;
+            }
+            scorer.score(candidates, start, Math.min(to, start + SurvivorCodeScorer.BATCH), scores);
+          }
+        });
+    return scores;
+  }
+
+  /** The {@code keep} best scored candidates, offered in order (ties: the first offered stays), ascending. */
+  private static int[] best(int[] candidates, float[] scores, int keep) {
+    TopCandidates top = new TopCandidates(keep);
     for (int i = 0; i < candidates.length; i++) {
-      if ((i & CHECK_EVERY) == 0 && collector.earlyTerminated()) {
-        break;
+      if (Float.isNaN(scores[i]) == false) {
+        top.offer(candidates[i], scores[i]);
       }
-      top.offer(candidates[i], floats.score(candidates[i], stage.dims()));
     }
     return top.ordsAscending();
   }

@@ -64,7 +64,7 @@ final class SurvivorCodeScorer {
   }
 
   /**
-   * Scores {@code ords[from .. to)} into {@code scores[0 .. to - from)}; at most {@link #BATCH} at a
+   * Scores {@code ords[from .. to)} into {@code scores[from .. to)}; at most {@link #BATCH} at a
    * time.
    */
   void score(int[] ords, int from, int to, float[] scores) throws IOException {
@@ -82,10 +82,10 @@ final class SurvivorCodeScorer {
         for (int j = 0; j < entryQuery.codeWords; j++) {
           distance += Long.bitCount(queryWords[j] ^ codes[at + j]);
         }
-        scores[i] = query.hammingScore(lastLevel, distance);
+        scores[from + i] = query.hammingScore(lastLevel, distance);
       } else {
         long sums = BitKernels.entrySums(entryQuery.planesByWord, entryQuery.docShifts, codes, at, entryQuery.codeWords);
-        scores[i] = query.estimate(lastLevel, sums, lowers[i], steps[i]);
+        scores[from + i] = query.estimate(lastLevel, sums, lowers[i], steps[i]);
       }
     }
   }

@@ -72,16 +72,16 @@ public class SurvivorCodeScorerTests extends LuceneTestCase {
     for (int i = 0; i < ords.length; i++) {
       ords[i] = random().nextInt(docs);
     }
-    float[] gathered = new float[SurvivorCodeScorer.BATCH];
-    float[] entries = new float[SurvivorCodeScorer.BATCH];
+    float[] gathered = new float[ords.length];
+    float[] entries = new float[ords.length];
     for (int from = 0; from < ords.length; ) {
       int to = Math.min(ords.length, from + 1 + random().nextInt(SurvivorCodeScorer.BATCH));
       fromPlanes.score(ords, from, to, gathered);
       fromEntry.score(ords, from, to, entries);
       for (int i = from; i < to; i++) {
         float reference = referenceScore(codes, code, level, planes, ords[i]);
-        assertEquals(what + ", ord " + ords[i] + " (planes)", reference, gathered[i - from], 0f);
-        assertEquals(what + ", ord " + ords[i] + " (entry)", reference, entries[i - from], 0f);
+        assertEquals(what + ", ord " + ords[i] + " (planes)", reference, gathered[i], 0f);
+        assertEquals(what + ", ord " + ords[i] + " (entry)", reference, entries[i], 0f);
       }
       from = to;
     }

@@ -104,13 +104,13 @@ public class SurvivorStageBenchmark {
     int[] ords = survivors[q];
     SurvivorCodeScorer scorer = new SurvivorCodeScorer(codes, queries[q], 3, 4);
     int batch = read.equals("oneAtATime") ? 1 : SurvivorCodeScorer.BATCH;
-    float[] scores = new float[SurvivorCodeScorer.BATCH];
+    float[] scores = new float[ords.length];
     TopCandidates top = new TopCandidates(keep);
     for (int from = 0; from < ords.length; from += batch) {
       int to = Math.min(ords.length, from + batch);
       scorer.score(ords, from, to, scores);
       for (int i = from; i < to; i++) {
-        top.offer(ords[i], scores[i - from]);
+        top.offer(ords[i], scores[i]);
       }
     }
     return Arrays.hashCode(top.ordsAscending());
