@@ -123,11 +123,7 @@ public final class SegmentFunnel {
   private long codeBytesPerDoc(FunnelStage stage) {
     CodeLayout layout = codes.layout();
     int planes = stage.planesOf(layout.bits());
-    long perDoc = planes > 1 ? layout.correctiveBytesPerDoc() : 0;
-    for (int level = 0; level <= layout.levelIndexOf(stage.dims()); level++) {
-      perDoc += (long) layout.bytesPerPlane(level) * planes;
-    }
-    return perDoc;
+    return (planes > 1 ? layout.correctiveBytesPerDoc() : 0) + (long) layout.bytesThrough(layout.levelIndexOf(stage.dims()), planes);
   }
 
   /** Stage 1 on codes: one sequential pass over the bit planes the stage reads. */

@@ -78,7 +78,7 @@ final class StageOneScan {
       List<IntegerScoreSelection> parts =
           parallel.scan(
               count,
-              bytesPerDoc(lastLevel, 1),
+              layout.bytesThrough(lastLevel, 1),
               executor,
               collector,
               (from, to, rangeCollector) -> {
@@ -108,7 +108,7 @@ final class StageOneScan {
     List<StageOneSelection> parts =
         parallel.scan(
             count,
-            bytesPerDoc(lastLevel, planes),
+            layout.bytesThrough(lastLevel, planes),
             executor,
             collector,
             (from, to, rangeCollector) -> {
@@ -190,15 +190,6 @@ final class StageOneScan {
     public long visitLimit() {
       return Long.MAX_VALUE;
     }
-  }
-
-  /** Code bytes a stage reads per document: {@code planes} planes of levels {@code 0 .. lastLevel}. */
-  private int bytesPerDoc(int lastLevel, int planes) {
-    int bytes = 0;
-    for (int level = 0; level <= lastLevel; level++) {
-      bytes += layout.bytesPerPlane(level) * planes;
-    }
-    return bytes;
   }
 
   /** Scores ords {@code [from, to)} into {@code selection} by integer scores. */

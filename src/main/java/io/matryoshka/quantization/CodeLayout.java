@@ -134,6 +134,15 @@ public final class CodeLayout {
     return sum;
   }
 
+  /** Code bytes of one document on levels {@code 0 .. lastLevel}, {@code planes} bit planes each. */
+  public int bytesThrough(int lastLevel, int planes) {
+    int bytes = 0;
+    for (int level = 0; level <= lastLevel; level++) {
+      bytes += bytesPerPlane(level) * planes;
+    }
+    return bytes;
+  }
+
   /** Longs of a survivor entry's codes through {@code level}: its first part. */
   public int survivorWordsThrough(int level) {
     int sum = 0;
