@@ -4,6 +4,7 @@ import org.apache.lucene.util.ArrayUtil;
 import io.matryoshka.quantization.BitKernels;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Selects the best {@code keep} documents of a first stage whose scores are integers in a range
@@ -119,47 +120,68 @@ final class IntegerScoreSelection {
 
   /** The ords of the {@code keep} best counted documents (ties: lower ords), ascending. */
   int[] topOrdsAscending() {
-    int[] result = new int[(int) Math.min(keep, counted)];
-    int[] size = {0};
-    forEachSelected((ord, score) -> result[size[0]++] = ord);
-    assert size[0] == result.length : size[0] + " != " + result.length;
-    return size[0] == result.length ? result : Arrays.copyOf(result, size[0]);
+    return topOrdsAscending(List.of(this));
   }
 
   /**
-   * Adds this selection's {@code keep} best to {@code merged}, in ord order: how the selections of
-   * consecutive ord ranges, scanned in parallel, become the selection one scan of all of them makes
-   * (same keep, ranges merged in ord order).
+   * The ords of the {@code keep} best documents counted by {@code parts}, selections of consecutive
+   * ord ranges in ord order (as parallel ranges scan them), ties to lower ords: exactly what one
+   * selection counting all of them would select. One histogram over every part's buffer gives the
+   * cut, one pass writes the ords.
+   *
+   * <p>Why the buffers suffice: a part buffers at least its own {@code keep} best, and the overall
+   * best of a part's range are among those. Of the documents at the overall cut a part holds at
+   * least as many of its lowest ords as can be needed, since its own cut is no higher and it
+   * dropped only later documents equal to its cut after holding {@code keep} above or at it.
    */
-  void addSelectedTo(IntegerScoreSelection merged) {
-    forEachSelected(merged::add);
-  }
-
-  @FunctionalInterface
-  private interface SelectedConsumer {
-    void accept(int ord, int score);
-  }
-
-  private void forEachSelected(SelectedConsumer consumer) {
-    int selected = (int) Math.min(keep, counted);
-    if (selected == 0) {
-      return;
+  static int[] topOrdsAscending(List<IntegerScoreSelection> parts) {
+    IntegerScoreSelection first = parts.get(0);
+    long counted = 0;
+    for (IntegerScoreSelection part : parts) {
+      if (part.keep != first.keep || part.minScore != first.minScore || part.counts.length != first.counts.length) {
+        throw new IllegalArgumentException("parts must select the same keep over the same score range");
+      }
+      counted += part.counted;
     }
-    long[] cut = cutAmongBuffered();
-    int cutScore = (int) cut[0];
-    long atCut = selected - cut[1];
-    int size = 0;
-    for (int i = 0; i < buffered && size < selected; i++) {
-      int score = bufferScores[i];
-      if (score > cutScore) {
-        consumer.accept(bufferOrds[i], score);
-        size++;
-      } else if (score == cutScore && atCut > 0) {
-        consumer.accept(bufferOrds[i], score);
-        size++;
-        atCut--;
+    int selected = (int) Math.min(first.keep, counted);
+    if (selected == 0) {
+      return new int[0];
+    }
+    int[] counts = first.counts; // all zero between cuts
+    int offset = -first.minScore;
+    int top = 0;
+    for (IntegerScoreSelection part : parts) {
+      for (int i = 0; i < part.buffered; i++) {
+        int bucket = part.bufferScores[i] + offset;
+        counts[bucket]++;
+        top = Math.max(top, bucket);
       }
     }
+    int bucket = top;
+    long above = 0;
+    while (bucket > 0 && above + counts[bucket] < selected) {
+      above += counts[bucket];
+      bucket--;
+    }
+    Arrays.fill(counts, 0, top + 1, 0);
+    int cutScore = bucket - offset;
+    long atCut = selected - above;
+    // Branch-free, as in compact(): whether a buffered score beats the cut is close to a coin toss.
+    int[] result = new int[selected];
+    int size = 0;
+    for (IntegerScoreSelection part : parts) {
+      int[] ords = part.bufferOrds;
+      int[] scores = part.bufferScores;
+      for (int i = 0; i < part.buffered && size < selected; i++) {
+        int score = scores[i];
+        int tie = (score == cutScore) & (atCut > 0) ? 1 : 0;
+        atCut -= tie;
+        result[size] = ords[i];
+        size += (score > cutScore ? 1 : 0) | tie;
+      }
+    }
+    assert size == selected : size + " != " + selected;
+    return size == selected ? result : Arrays.copyOf(result, size);
   }
 
   /**

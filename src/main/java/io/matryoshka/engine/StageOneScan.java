@@ -98,12 +98,7 @@ final class StageOneScan {
                 }
                 return part;
               });
-      if (parts.size() == 1) {
-        return parts.get(0).topOrdsAscending();
-      }
-      IntegerScoreSelection merged = new IntegerScoreSelection(keep, range[0], range[1]);
-      parts.forEach(part -> part.addSelectedTo(merged));
-      return merged.topOrdsAscending();
+      return IntegerScoreSelection.topOrdsAscending(parts);
     }
     List<StageOneSelection> parts =
         parallel.scan(

@@ -132,7 +132,8 @@ public final class Funnel {
    * {@link #FIRST_STAGE_FACTOR} times {@code rerank}. Then an asymmetric stage on the longest
    * level keeps {@code rerank} for the exact stage: on unrotated one-bit fields (one sign plane per
    * level per survivor) and on multi-bit fields whose segment has the survivor block (each
-   * survivor's whole code in one read). On rotated one-bit fields (after a rotation the tail's sign
+   * survivor's whole code in one read; on 4-bit fields the window does not grow with the segment,
+   * see the overload with {@code rerankAfterFourBits}). On rotated one-bit fields (after a rotation the tail's sign
    * bits are noise) and multi-bit segments without the block (their planes lie in separate blocks
    * per survivor), all the first stage's survivors go to the exact float stage.
    *
@@ -153,6 +154,31 @@ public final class Funnel {
    */
   public static Funnel defaultFor(
       int[] nestedDims, int queryDims, int k, int rerank, int fieldBits, boolean rotated, boolean survivorBlock) {
+    return defaultFor(nestedDims, queryDims, k, rerank, rerank, fieldBits, rotated, survivorBlock);
+  }
+
+  /**
+   * {@link #defaultFor(int[], int, int, int, int, boolean, boolean)}, where on 4-bit fields the
+   * exact stage after a shorter first stage and then all four planes scores at most {@code
+   * rerankAfterFourBits} candidates, while the first stage still keeps {@link #FIRST_STAGE_FACTOR}
+   * times {@code rerank}. A 4-bit code ranks so much closer to the floats than sign bits do that
+   * its window need not grow with the segment: on 1M mixed bge-small vectors (pca, the 128-dim sign
+   * plane keeping 11,720) the exact stage scoring 300, 600 or 1,172 of them gave the same recall@10,
+   * 0.9952, and 300 took 0.86 x the time. 2-bit codes do not: 0.949, 0.975 and 0.988
+   * (src/bench/funnel-defaults.md), so 2-bit fields keep the grown window.
+   *
+   * @param rerankAfterFourBits candidates the exact stage scores after a 4-bit survivor stage
+   *     ({@code k x oversample}, not grown with the segment)
+   */
+  public static Funnel defaultFor(
+      int[] nestedDims,
+      int queryDims,
+      int k,
+      int rerank,
+      int rerankAfterFourBits,
+      int fieldBits,
+      boolean rotated,
+      boolean survivorBlock) {
     int longestLevel = -1;
     int firstLevel = -1;
     for (int level : nestedDims) {
@@ -174,7 +200,8 @@ public final class Funnel {
       }
       boolean codesRankSurvivors = fieldBits > 1 ? survivorBlock : rotated == false;
       if (firstLevel < 0 || codesRankSurvivors) {
-        stages.add(new FunnelStage(longestLevel, FunnelMetric.ASYMMETRIC, rerank));
+        boolean afterFourBits = firstLevel > 0 && fieldBits == 4;
+        stages.add(new FunnelStage(longestLevel, FunnelMetric.ASYMMETRIC, afterFourBits ? Math.min(rerank, rerankAfterFourBits) : rerank));
       }
     }
     stages.add(new FunnelStage(queryDims, FunnelMetric.FLOAT, k));
@@ -195,7 +222,9 @@ public final class Funnel {
    * the true top k lie in ("the curse of dense low-dimensional retrieval"). Measured on 1M mixed
    * bge-small vectors in one segment (src/bench/funnel-defaults.md), asymmetric@384 keeping 300
    * reaches recall@10 0.979 where it reached 0.995 on 60k; keeping 600: 0.993, 1,000: 0.996. The
-   * square-root rule keeps 1,172 there and 300 (unchanged) up to 65,536 documents.
+   * square-root rule keeps 1,172 there and 300 (unchanged) up to 65,536 documents. After a
+   * survivor stage on all of a 4-bit field's bits the exact stage needs no such growth (those codes
+   * rank close to the floats); its first stage's window grows instead.
    */
   public static int rerankCandidates(int k, float oversample, int segmentDocs) {
     checkOversample(oversample);

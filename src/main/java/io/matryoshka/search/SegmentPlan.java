@@ -45,7 +45,12 @@ public record SegmentPlan(int queryDims, Funnel funnel, TaskExecutor executor, F
     FunnelSearchStrategy funnel = funnelStrategy(strategy);
     if (funnel == null) {
       int rerank = Funnel.foreignQueryRerank(k, segmentDocs);
-      return new SegmentPlan(fieldDims, Funnel.defaultFor(nestedDims, fieldDims, k, rerank, fieldBits, rotated, survivorBlock), null, null);
+      int afterFourBits = Funnel.foreignQueryRerank(k, Funnel.REFERENCE_SEGMENT_DOCS);
+      return new SegmentPlan(
+          fieldDims,
+          Funnel.defaultFor(nestedDims, fieldDims, k, rerank, afterFourBits, fieldBits, rotated, survivorBlock),
+          null,
+          null);
     }
     if (funnel.needsValidation(nestedDims, fieldBits)) {
       FunnelSearchStrategy.validate(funnel.queryDims(), funnel.funnel(), nestedDims, fieldBits, rotated);
@@ -57,9 +62,10 @@ public record SegmentPlan(int queryDims, Funnel funnel, TaskExecutor executor, F
       return new SegmentPlan(funnel.queryDims(), funnel.funnel(), funnel.executor(), funnel.trace());
     }
     int rerank = Funnel.rerankCandidates(k, funnel.oversample(), segmentDocs);
+    int afterFourBits = Funnel.rerankCandidates(k, funnel.oversample(), Funnel.REFERENCE_SEGMENT_DOCS);
     return new SegmentPlan(
         funnel.queryDims(),
-        Funnel.defaultFor(nestedDims, funnel.queryDims(), k, rerank, fieldBits, rotated, survivorBlock),
+        Funnel.defaultFor(nestedDims, funnel.queryDims(), k, rerank, afterFourBits, fieldBits, rotated, survivorBlock),
         funnel.executor(),
         funnel.trace());
   }

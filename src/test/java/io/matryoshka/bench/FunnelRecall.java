@@ -36,7 +36,7 @@ import org.apache.lucene.util.IOUtils;
 
 /**
  * Recall@10 and per-query latency of funnel shapes on a TEXMEX dataset, one force-merged segment,
- * one thread, in-process Lucene (no Elasticsearch): the numbers that choose the default funnel.
+ * funnels interleaved per query (paired), one thread, in-process Lucene (no Elasticsearch): the numbers that choose the default funnel.
  *
  * <pre>
  * ./mvnw -q test-compile exec:java -Dexec.classpathScope=test \
@@ -89,9 +89,7 @@ public final class FunnelRecall {
               System.getProperty("funnels") != null
                   ? parseFunnels(System.getProperty("funnels"))
                   : layered ? rotatedFunnels(nested, dims, bits, docs.length) : funnels(nested, dims, bits, docs.length);
-          for (Funnel funnel : funnels) {
-            measure(searcher, funnel, query, truth, dims);
-          }
+          measure(searcher, funnels, query, truth, dims);
           if (pool != null) {
             pool.shutdown();
           }
@@ -207,32 +205,63 @@ public final class FunnelRecall {
     };
   }
 
-  static void measure(IndexSearcher searcher, Funnel funnel, float[][] queries, int[][] truth, int dims) throws IOException {
-    FunnelSearchStrategy strategy = new FunnelSearchStrategy(funnel, Funnel.DEFAULT_OVERSAMPLE, dims, false);
-    // warm up
-    for (int i = 0; i < Math.min(200, queries.length); i++) {
-      searcher.search(new MatryoshkaKnnQuery("v", queries[i], dims, 10, null, strategy, Float.NEGATIVE_INFINITY), 10);
+  /**
+   * Every funnel on every query, paired as the end-to-end tool pairs systems: query {@code q} goes
+   * to each funnel in turn, starting at funnel {@code q mod funnels}, so host drift (this machine is
+   * shared) falls on all funnels alike. One warm-up round of up to 200 queries first. Prints each
+   * funnel's recall@10, p50 and p99, and its p50 relative to the first funnel's.
+   */
+  static void measure(IndexSearcher searcher, List<Funnel> funnels, float[][] queries, int[][] truth, int dims) throws IOException {
+    int n = funnels.size();
+    List<FunnelSearchStrategy> strategies = new ArrayList<>();
+    for (Funnel funnel : funnels) {
+      strategies.add(new FunnelSearchStrategy(funnel, Funnel.DEFAULT_OVERSAMPLE, dims, false));
     }
-    long[] nanos = new long[queries.length];
-    double recall = 0;
+    for (int i = 0; i < Math.min(200, queries.length); i++) {
+      for (FunnelSearchStrategy strategy : strategies) {
+        searcher.search(new MatryoshkaKnnQuery("v", queries[i], dims, 10, null, strategy, Float.NEGATIVE_INFINITY), 10);
+      }
+    }
+    long[][] nanos = new long[n][queries.length];
+    double[] recall = new double[n];
     for (int q = 0; q < queries.length; q++) {
-      long t0 = System.nanoTime();
-      TopDocs top = searcher.search(new MatryoshkaKnnQuery("v", queries[q], dims, 10, null, strategy, Float.NEGATIVE_INFINITY), 10);
-      nanos[q] = System.nanoTime() - t0;
       Set<Integer> expected = new HashSet<>();
       for (int i = 0; i < 10; i++) {
         expected.add(truth[q][i]);
       }
-      int hits = 0;
-      for (ScoreDoc sd : top.scoreDocs) {
-        // single segment, docs added in order: doc id == ordinal
-        if (expected.contains(sd.doc)) {
-          hits++;
+      for (int j = 0; j < n; j++) {
+        int f = (q + j) % n;
+        long t0 = System.nanoTime();
+        TopDocs top =
+            searcher.search(new MatryoshkaKnnQuery("v", queries[q], dims, 10, null, strategies.get(f), Float.NEGATIVE_INFINITY), 10);
+        nanos[f][q] = System.nanoTime() - t0;
+        int hits = 0;
+        for (ScoreDoc sd : top.scoreDocs) {
+          // single segment, docs added in order: doc id == ordinal
+          if (expected.contains(sd.doc)) {
+            hits++;
+          }
         }
+        recall[f] += hits / 10.0;
       }
-      recall += hits / 10.0;
     }
-    Arrays.sort(nanos);
-    System.out.printf(Locale.ROOT, "  %-70s recall@10=%.4f  p50=%.3f ms  p99=%.3f ms%n", funnel == null ? "default" : funnel, recall / queries.length, nanos[nanos.length / 2] / 1e6, nanos[(int) (nanos.length * 0.99)] / 1e6);
+    double firstP50 = 0;
+    for (int f = 0; f < n; f++) {
+      long[] sorted = nanos[f].clone();
+      Arrays.sort(sorted);
+      double p50 = sorted[sorted.length / 2] / 1e6;
+      if (f == 0) {
+        firstP50 = p50;
+      }
+      Funnel funnel = funnels.get(f);
+      System.out.printf(
+          Locale.ROOT,
+          "  %-70s recall@10=%.4f  p50=%.3f ms  p99=%.3f ms  p50/first=%.2f%n",
+          funnel == null ? "default" : funnel,
+          recall[f] / queries.length,
+          p50,
+          sorted[(int) (sorted.length * 0.99)] / 1e6,
+          p50 / firstP50);
+    }
   }
 }

@@ -69,4 +69,51 @@ public class IntegerScoreSelectionTests extends LuceneTestCase {
     assertTrue("buffered " + selection.buffered(), selection.buffered() < 20 * 300);
   }
 
+  /**
+   * Selections of consecutive ord ranges (as parallel ranges scan them), some starting at a guessed
+   * threshold, select together exactly what sorting every document selects.
+   */
+  public void testConsecutiveRangesSelectAsOne() {
+    for (int iteration = 0; iteration < 100; iteration++) {
+      int n = 1 + random().nextInt(30_000);
+      int min = -random().nextInt(500);
+      int max = min + random().nextInt(random().nextBoolean() ? 4 : 1000);
+      int[] scores = new int[n];
+      for (int ord = 0; ord < n; ord++) {
+        scores[ord] = min + random().nextInt(max - min + 1);
+      }
+      int keep = 1 + random().nextInt(random().nextBoolean() ? 100 : n + 10);
+      int ranges = 1 + random().nextInt(4);
+      java.util.List<IntegerScoreSelection> parts = new java.util.ArrayList<>();
+      for (int r = 0; r < ranges; r++) {
+        int from = (int) ((long) n * r / ranges);
+        int to = (int) ((long) n * (r + 1) / ranges);
+        IntegerScoreSelection part = new IntegerScoreSelection(keep, min, max);
+        if (random().nextBoolean()) {
+          // a guess at most the range's keep-th best: the part stays complete
+          int[] sorted = java.util.Arrays.copyOfRange(scores, from, to);
+          java.util.Arrays.sort(sorted);
+          part.startAt(sorted.length == 0 ? min : sorted[Math.max(0, sorted.length - keep - random().nextInt(50))]);
+        }
+        for (int start = from; start < to; start += ChunkVisits.SCAN_CHUNK) {
+          int chunk = Math.min(ChunkVisits.SCAN_CHUNK, to - start);
+          part.addChunk(start, java.util.Arrays.copyOfRange(scores, start, start + chunk), chunk);
+        }
+        assertTrue(part.isComplete());
+        parts.add(part);
+      }
+      int[] expected =
+          IntStream.range(0, n)
+              .boxed()
+              .sorted(Comparator.comparingInt((Integer o) -> -scores[o]).thenComparing(o -> o))
+              .limit(keep)
+              .mapToInt(Integer::intValue)
+              .sorted()
+              .toArray();
+      assertArrayEquals(
+          "n=" + n + " keep=" + keep + " ranges=" + ranges + " range=" + min + ".." + max,
+          expected,
+          IntegerScoreSelection.topOrdsAscending(parts));
+    }
+  }
 }

@@ -43,6 +43,25 @@ public class ForeignQueryFunnelTests extends LuceneTestCase {
     assertEquals(2, pca.stages().size());
   }
 
+  /**
+   * On a 1M-document segment the sign-plane window grows with the segment; after the survivor stage
+   * on all 4 bits the exact stage scores k x oversample, as on a small segment.
+   */
+  public void testAllBitsSurvivorStageKeepsTheUngrownWindow() {
+    FunnelSearchStrategy defaults = new FunnelSearchStrategy(null, Funnel.DEFAULT_OVERSAMPLE, 384, false);
+    Funnel large = SegmentPlan.resolve(defaults, 10, 1_000_000, PCA_LEVELS, 4, true, true).funnel();
+    int grown = Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, 1_000_000);
+    assertEquals(new FunnelStage(128, FunnelMetric.ASYMMETRIC, grown * Funnel.FIRST_STAGE_FACTOR, 1), large.stages().get(0));
+    assertEquals(new FunnelStage(384, FunnelMetric.ASYMMETRIC, 300), large.stages().get(1));
+    // one-bit fields keep the grown window for the exact stage: their sign bits rank less closely
+    Funnel oneBit = SegmentPlan.resolve(defaults, 10, 1_000_000, ONE_LEVEL, 1, false, true).funnel();
+    assertEquals(grown, oneBit.stages().get(0).candidates());
+    // and a small segment is unchanged
+    Funnel small = SegmentPlan.resolve(defaults, 10, 60_000, PCA_LEVELS, 4, true, true).funnel();
+    assertEquals(new FunnelStage(384, FunnelMetric.ASYMMETRIC, 300), small.stages().get(1));
+    assertEquals(3000, small.stages().get(0).candidates());
+  }
+
   private static List<FunnelStage> stagesBeforeTheLast(Funnel funnel) {
     return funnel.stages().subList(0, funnel.stages().size() - 1);
   }
