@@ -159,27 +159,14 @@ public final class Binarizer {
       int wordsPerPlane = layout.wordsPerPlane(level);
       int start = layout.levelStart(level);
       int end = layout.levelEnd(level);
-      for (int d = start; d < end; d++) {
-        int q;
-        if (planes == 1) {
-          q = y[d] > 0 ? 1 : 0;
-        } else if (d >= activeDims) {
-          // no coordinate here: the levels either side of 0 in turn (documents), or one (queries)
-          q = document && ((d - activeDims) & 1) == 1 ? half : half - 1;
-        } else {
-          q = Math.round((y[d] - lower) / step);
-          q = Math.max(0, Math.min(top, q));
-          // Keep the top plane the exact sign even where rounding lands on the midpoint.
-          q = y[d] > 0 ? Math.max(q, half) : Math.min(q, half - 1);
-        }
+      int active = Math.max(start, Math.min(end, activeDims));
+      BitKernels.quantizeActive(y, start, active, start, lower, step, planes, words, wordsPerPlane);
+      for (int d = active; d < end; d++) {
+        // no coordinate here: the levels either side of 0 in turn (documents), or one (queries)
+        int q = planes == 1 ? 0 : document && ((d - activeDims) & 1) == 1 ? half : half - 1;
         int offset = d - start;
-        int word = offset >>> 6;
-        long bit = 1L << (offset & 63);
         for (int plane = 0; plane < planes; plane++) {
-          // plane 0 holds the most significant bit
-          if (((q >>> (planes - 1 - plane)) & 1) != 0) {
-            words[plane * wordsPerPlane + word] |= bit;
-          }
+          words[plane * wordsPerPlane + (offset >>> 6)] |= (long) ((q >>> (planes - 1 - plane)) & 1) << (offset & 63);
         }
       }
     }

@@ -187,6 +187,47 @@ public final class BitKernels {
   }
 
   /**
+   * Sets the bits of coordinates {@code y[from .. to)} of a level starting at {@code levelStart}
+   * in {@code words} (zero before, {@code planes} planes of {@code wordsPerPlane} longs, plane 0
+   * the most significant bit): each coordinate's level {@code q = round((y - lower) / step)},
+   * clamped to {@code 0 .. 2^planes - 1} and kept on the side of the midpoint its sign is on (so
+   * that plane 0 is the sign bit {@code y > 0}); with one plane just that sign bit. Every
+   * coordinate in the range is one the segment codes ({@code < activeDims}).
+   */
+  public static void quantizeActive(
+      float[] y, int from, int to, int levelStart, float lower, float step, int planes, long[] words, int wordsPerPlane) {
+    int done = from;
+    if (VECTOR_KERNELS && (from - levelStart) % PanamaBitKernels.QUANTIZE_LANES == 0) {
+      done = PanamaBitKernels.quantizeActive(y, from, to, levelStart, lower, step, planes, words, wordsPerPlane);
+    }
+    scalarQuantizeActive(y, done, to, levelStart, lower, step, planes, words, wordsPerPlane);
+  }
+
+  static void scalarQuantizeActive(
+      float[] y, int from, int to, int levelStart, float lower, float step, int planes, long[] words, int wordsPerPlane) {
+    int top = (1 << planes) - 1;
+    int half = 1 << (planes - 1);
+    for (int d = from; d < to; d++) {
+      int q;
+      if (planes == 1) {
+        q = y[d] > 0 ? 1 : 0;
+      } else {
+        q = Math.round((y[d] - lower) / step);
+        q = Math.max(0, Math.min(top, q));
+        // Keep the top plane the exact sign even where rounding lands on the midpoint.
+        q = y[d] > 0 ? Math.max(q, half) : Math.min(q, half - 1);
+      }
+      int offset = d - levelStart;
+      int word = offset >>> 6;
+      int shift = offset & 63;
+      for (int plane = 0; plane < planes; plane++) {
+        // no branch on the bit: a coin toss per coordinate, mispredicted half the time
+        words[plane * wordsPerPlane + word] |= (long) ((q >>> (planes - 1 - plane)) & 1) << shift;
+      }
+    }
+  }
+
+  /**
    * Appends {@code firstOrd + i} and {@code scores[i]} for every {@code i < n} whose score is at
    * least {@code cut} to {@code ords} and {@code kept} from {@code size}, in order, and returns the
    * new size. Both arrays need room for {@code size + n + 16}: the vector version writes whole

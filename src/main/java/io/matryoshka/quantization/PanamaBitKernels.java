@@ -1,5 +1,6 @@
 package io.matryoshka.quantization;
 
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
@@ -223,6 +224,50 @@ final class PanamaBitKernels {
         .add(p2.lanewise(VectorOperators.LSHL, 2))
         .add(p3.lanewise(VectorOperators.LSHL, 1));
     return twiceSumQD.sub(sumD.lanewise(VectorOperators.LSHL, 4)).add(sumD);
+  }
+
+  private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_512;
+
+  /** Coordinates quantized per vector: their bits are one 16-bit group of a code word. */
+  static final int QUANTIZE_LANES = FLOATS.length();
+
+  /**
+   * See {@link BitKernels#quantizeActive}: sixteen coordinates per vector, {@code from -
+   * levelStart} a multiple of 16; returns where it stopped (the scalar loop does the rest). The
+   * same levels as the scalar loop: {@code DIV} is IEEE division lane by lane, and {@code
+   * Math.round(x)} is taken as {@code floor(x)} plus one where {@code x - floor(x) >= 0.5}, both
+   * exact, not as {@code floor(x + 0.5f)}, whose sum rounds (0.49999997f + 0.5f is 1.0f). Negative
+   * quotients, truncated toward zero instead of floored, clamp to 0 either way.
+   */
+  static int quantizeActive(
+      float[] y, int from, int to, int levelStart, float lower, float step, int planes, long[] words, int wordsPerPlane) {
+    int top = (1 << planes) - 1;
+    int half = 1 << (planes - 1);
+    FloatVector lowerV = FloatVector.broadcast(FLOATS, lower);
+    FloatVector stepV = FloatVector.broadcast(FLOATS, step);
+    int d = from;
+    for (; d + QUANTIZE_LANES <= to; d += QUANTIZE_LANES) {
+      FloatVector v = FloatVector.fromArray(FLOATS, y, d);
+      VectorMask<Float> positive = v.compare(VectorOperators.GT, 0f);
+      int offset = d - levelStart;
+      int word = offset >>> 6;
+      int shift = offset & 63;
+      if (planes == 1) {
+        words[word] |= positive.toLong() << shift;
+        continue;
+      }
+      FloatVector x = v.sub(lowerV).div(stepV);
+      IntVector whole = (IntVector) x.convert(VectorOperators.F2I, 0); // toward zero: floor where x >= 0
+      FloatVector fraction = x.sub((FloatVector) whole.convert(VectorOperators.I2F, 0)); // exact
+      IntVector q = whole.add(1, fraction.compare(VectorOperators.GE, 0.5f).cast(INTS_512));
+      q = q.max(0).min(top);
+      q = q.min(half - 1).blend(q.max(half), positive.cast(INTS_512));
+      for (int plane = 0; plane < planes; plane++) {
+        long bits = q.lanewise(VectorOperators.LSHR, planes - 1 - plane).and(1).compare(VectorOperators.NE, 0).toLong();
+        words[plane * wordsPerPlane + word] |= bits << shift;
+      }
+    }
+    return d;
   }
 
   private static void addInto(LongVector values, int[] scores, int at) {

@@ -109,4 +109,40 @@ public class BitKernelsTests extends LuceneTestCase {
     }
     return v;
   }
+  /**
+   * Document quantization on the Vector API (where it runs) sets exactly the bits of the scalar
+   * loop: levels from rounding, clamping (2-bit intervals clip), the sign kept on plane 0, quotients
+   * that fall exactly on a rounding midpoint, zeros.
+   */
+  public void testQuantizeActiveEqualsTheScalarLoop() {
+    Random random = random();
+    for (int iteration = 0; iteration < 200; iteration++) {
+      int planes = new int[] {1, 2, 4}[random.nextInt(3)];
+      int levelStart = 64 * random.nextInt(3);
+      int width = 1 + random.nextInt(200);
+      int wordsPerPlane = (width + 63) / 64;
+      float[] y = new float[levelStart + width];
+      float amplitude = 0.5f + random.nextFloat();
+      int top = (1 << planes) - 1;
+      float step = 2f * amplitude / top;
+      for (int d = 0; d < y.length; d++) {
+        switch (random.nextInt(5)) {
+          case 0 -> y[d] = 0f;
+          case 1 -> y[d] = -amplitude + step * (random.nextInt(top + 1) + 0.5f); // a rounding midpoint
+          case 2 -> y[d] = (random.nextFloat() * 4 - 2) * amplitude; // beyond the interval: clamped
+          default -> y[d] = (float) random.nextGaussian() * amplitude / 2;
+        }
+      }
+      int from = levelStart + (random.nextBoolean() ? 16 * random.nextInt(1 + width / 16) : random.nextInt(width));
+      from = Math.min(from, levelStart + width);
+      long[] expected = new long[planes * wordsPerPlane];
+      long[] actual = new long[planes * wordsPerPlane];
+      BitKernels.scalarQuantizeActive(y, from, y.length, levelStart, -amplitude, step, planes, expected, wordsPerPlane);
+      BitKernels.quantizeActive(y, from, y.length, levelStart, -amplitude, step, planes, actual, wordsPerPlane);
+      assertArrayEquals(
+          planes + " planes, level at " + levelStart + ", from " + from + ", width " + width + ", vector kernels " + BitKernels.VECTOR_KERNELS,
+          expected,
+          actual);
+    }
+  }
 }
