@@ -3,6 +3,7 @@ package io.matryoshka.codec;
 import io.matryoshka.quantization.VectorPasses;
 
 import io.matryoshka.quantization.Binarizer;
+import io.matryoshka.quantization.BitKernels;
 import io.matryoshka.quantization.CodeLayout;
 import io.matryoshka.quantization.PcaRotation;
 import io.matryoshka.quantization.Rotation;
@@ -70,37 +71,9 @@ final class SegmentCodeWriter {
       if (layout.hasSurvivorBlock()) {
         survivorsTemp = tempOutput("survivors");
       }
-      long[][] codes = binarizer.newCodes(layout.bits());
-      IndexOutput correctivesOut = correctivesTemp;
-      IndexOutput survivorsOut = survivorsTemp;
-      passes.forEach(
-          vector -> {
-            float[] correctives = binarizer.quantize(binarizer.transform(vector, true), layout.bits(), codes);
-            for (int level = 0; level < levels; level++) {
-              int wordsPerPlane = layout.wordsPerPlane(level);
-              for (int plane = 0; plane < planes; plane++) {
-                IndexOutput out = planeTemps[level * planes + plane];
-                for (int w = 0; w < wordsPerPlane; w++) {
-                  out.writeLong(codes[level][plane * wordsPerPlane + w]);
-                }
-              }
-            }
-            if (correctivesOut != null) {
-              correctivesOut.writeInt(Float.floatToIntBits(correctives[0]));
-              correctivesOut.writeInt(Float.floatToIntBits(correctives[1]));
-            }
-            if (survivorsOut != null) {
-              // The same code again, one document's planes of every level together, so a stage
-              // re-scoring survivors reads one contiguous entry instead of levels x bits blocks.
-              for (int level = 0; level < levels; level++) {
-                for (long word : codes[level]) {
-                  survivorsOut.writeLong(word);
-                }
-              }
-              survivorsOut.writeInt(Float.floatToIntBits(correctives[0]));
-              survivorsOut.writeInt(Float.floatToIntBits(correctives[1]));
-            }
-          });
+      DocumentWriter documents = new DocumentWriter(binarizer, planeTemps, correctivesTemp, survivorsTemp);
+      passes.forEach(documents::add);
+      documents.finish();
       long[] levelOffsets = new long[levels];
       for (int level = 0; level < levels; level++) {
         levelOffsets[level] = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
@@ -144,6 +117,81 @@ final class SegmentCodeWriter {
       }
       discard(correctivesTemp);
       discard(survivorsTemp);
+    }
+  }
+
+  /**
+   * Codes the documents in order, {@link BitKernels#ROTATE_BLOCK} at a time (a rotation is applied
+   * to a block per pass over its rows), and appends each one's words to the temp files.
+   */
+  private final class DocumentWriter {
+    private final Binarizer binarizer;
+    private final IndexOutput[] planeTemps;
+    private final IndexOutput correctivesOut;
+    private final IndexOutput survivorsOut;
+    private final long[][] codes;
+    private final float[][] batch;
+    private final float[][] scratch;
+    private final float[][] coordinates;
+    private int size;
+
+    DocumentWriter(Binarizer binarizer, IndexOutput[] planeTemps, IndexOutput correctivesOut, IndexOutput survivorsOut) {
+      this.binarizer = binarizer;
+      this.planeTemps = planeTemps;
+      this.correctivesOut = correctivesOut;
+      this.survivorsOut = survivorsOut;
+      this.codes = binarizer.newCodes(layout.bits());
+      int dims = layout.dims();
+      this.batch = new float[BitKernels.ROTATE_BLOCK][dims];
+      this.scratch = new float[BitKernels.ROTATE_BLOCK][dims];
+      this.coordinates = new float[BitKernels.ROTATE_BLOCK][dims];
+    }
+
+    /** Takes the next document's vector (copied: a pass may reuse its array). */
+    void add(float[] vector) throws IOException {
+      System.arraycopy(vector, 0, batch[size++], 0, vector.length);
+      if (size == batch.length) {
+        finish();
+      }
+    }
+
+    /** Codes and writes the documents taken since the last block. */
+    void finish() throws IOException {
+      binarizer.transformAll(batch, size, scratch, coordinates);
+      for (int i = 0; i < size; i++) {
+        write(coordinates[i]);
+      }
+      size = 0;
+    }
+
+    private void write(float[] y) throws IOException {
+      int levels = layout.levels();
+      int planes = layout.bits();
+      float[] correctives = binarizer.quantize(y, planes, codes);
+      for (int level = 0; level < levels; level++) {
+        int wordsPerPlane = layout.wordsPerPlane(level);
+        for (int plane = 0; plane < planes; plane++) {
+          IndexOutput out = planeTemps[level * planes + plane];
+          for (int w = 0; w < wordsPerPlane; w++) {
+            out.writeLong(codes[level][plane * wordsPerPlane + w]);
+          }
+        }
+      }
+      if (correctivesOut != null) {
+        correctivesOut.writeInt(Float.floatToIntBits(correctives[0]));
+        correctivesOut.writeInt(Float.floatToIntBits(correctives[1]));
+      }
+      if (survivorsOut != null) {
+        // The same code again, one document's planes of every level together, so a stage
+        // re-scoring survivors reads one contiguous entry instead of levels x bits blocks.
+        for (int level = 0; level < levels; level++) {
+          for (long word : codes[level]) {
+            survivorsOut.writeLong(word);
+          }
+        }
+        survivorsOut.writeInt(Float.floatToIntBits(correctives[0]));
+        survivorsOut.writeInt(Float.floatToIntBits(correctives[1]));
+      }
     }
   }
 

@@ -1,5 +1,7 @@
 package io.matryoshka.quantization;
 
+import java.io.IOException;
+
 import org.apache.lucene.index.VectorSimilarityFunction;
 
 /**
@@ -85,6 +87,29 @@ public final class Binarizer {
       return x;
     }
     return QueryCoordinates.rotate(rotation, x, dims);
+  }
+
+  /**
+   * {@link #transform transform(vectors[i], true)} for {@code i < n}, into {@code out[i]} (each of
+   * {@code dims} floats, overwritten; coordinates past the rotation's rows 0): a document batch as
+   * a segment is written, the rotation applied to several vectors per pass ({@link
+   * RotationRows#applyAll}). {@code scratch} holds {@code n} arrays of {@code dims} floats.
+   */
+  public void transformAll(float[][] vectors, int n, float[][] scratch, float[][] out) throws IOException {
+    int dims = layout.dims();
+    float[][] centred = rotation == null ? out : scratch;
+    for (int v = 0; v < n; v++) {
+      double scale = unitScale(vectors[v], similarity);
+      for (int i = 0; i < dims; i++) {
+        centred[v][i] = (float) (vectors[v][i] * scale) - centroid[i];
+      }
+    }
+    if (rotation != null) {
+      for (int v = 0; v < n; v++) {
+        java.util.Arrays.fill(out[v], activeDims, dims, 0f);
+      }
+      rotation.applyAll(centred, n, out);
+    }
   }
 
   /**

@@ -186,6 +186,25 @@ public final class BitKernels {
     }
   }
 
+  /** Vectors a rotation block multiplies per pass over the rotation's rows. */
+  public static final int ROTATE_BLOCK = 8;
+
+  /**
+   * {@code outs[v][r] = <rows[r], xs[v]>} for whole blocks of {@link #ROTATE_BLOCK} vectors of
+   * {@code xs[0 .. n)} on the Vector API; returns how many vectors it rotated (0 without the
+   * Vector API): the caller rotates the rest one by one.
+   */
+  static int rotateBlocks(float[][] rows, float[][] xs, int n, float[][] outs) {
+    if (VECTOR_KERNELS == false) {
+      return 0;
+    }
+    int v = 0;
+    for (; v + ROTATE_BLOCK <= n; v += ROTATE_BLOCK) {
+      PanamaBitKernels.rotateBlockOfEight(rows, xs, v, outs);
+    }
+    return v;
+  }
+
   /**
    * Sets the bits of coordinates {@code y[from .. to)} of a level starting at {@code levelStart}
    * in {@code words} (zero before, {@code planes} planes of {@code wordsPerPlane} longs, plane 0

@@ -270,6 +270,55 @@ final class PanamaBitKernels {
     return d;
   }
 
+  /**
+   * {@code outs[from + v][r] = <rows[r], xs[from + v]>} for {@code v < 8}: each row is loaded once
+   * for the eight vectors (eight accumulators of 16 lanes), which stay in the L1 cache.
+   */
+  static void rotateBlockOfEight(float[][] rows, float[][] xs, int from, float[][] outs) {
+    float[] x0 = xs[from], x1 = xs[from + 1], x2 = xs[from + 2], x3 = xs[from + 3];
+    float[] x4 = xs[from + 4], x5 = xs[from + 5], x6 = xs[from + 6], x7 = xs[from + 7];
+    int dims = x0.length;
+    int bound = FLOATS.loopBound(dims);
+    for (int r = 0; r < rows.length; r++) {
+      float[] row = rows[r];
+      FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+      for (int j = 0; j < bound; j += QUANTIZE_LANES) {
+        FloatVector w = FloatVector.fromArray(FLOATS, row, j);
+        a0 = w.fma(FloatVector.fromArray(FLOATS, x0, j), a0);
+        a1 = w.fma(FloatVector.fromArray(FLOATS, x1, j), a1);
+        a2 = w.fma(FloatVector.fromArray(FLOATS, x2, j), a2);
+        a3 = w.fma(FloatVector.fromArray(FLOATS, x3, j), a3);
+        a4 = w.fma(FloatVector.fromArray(FLOATS, x4, j), a4);
+        a5 = w.fma(FloatVector.fromArray(FLOATS, x5, j), a5);
+        a6 = w.fma(FloatVector.fromArray(FLOATS, x6, j), a6);
+        a7 = w.fma(FloatVector.fromArray(FLOATS, x7, j), a7);
+      }
+      float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+      float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+      float s4 = a4.reduceLanes(VectorOperators.ADD), s5 = a5.reduceLanes(VectorOperators.ADD);
+      float s6 = a6.reduceLanes(VectorOperators.ADD), s7 = a7.reduceLanes(VectorOperators.ADD);
+      for (int j = bound; j < dims; j++) {
+        float w = row[j];
+        s0 += w * x0[j];
+        s1 += w * x1[j];
+        s2 += w * x2[j];
+        s3 += w * x3[j];
+        s4 += w * x4[j];
+        s5 += w * x5[j];
+        s6 += w * x6[j];
+        s7 += w * x7[j];
+      }
+      outs[from][r] = s0;
+      outs[from + 1][r] = s1;
+      outs[from + 2][r] = s2;
+      outs[from + 3][r] = s3;
+      outs[from + 4][r] = s4;
+      outs[from + 5][r] = s5;
+      outs[from + 6][r] = s6;
+      outs[from + 7][r] = s7;
+    }
+  }
+
   private static void addInto(LongVector values, int[] scores, int at) {
     IntVector narrowed = (IntVector) values.convertShape(VectorOperators.L2I, INTS, 0);
     IntVector.fromArray(INTS, scores, at).add(narrowed).intoArray(scores, at);

@@ -145,4 +145,42 @@ public class BitKernelsTests extends LuceneTestCase {
           actual);
     }
   }
+  /**
+   * A batch of documents transformed together (the rotation applied to blocks of eight on the
+   * Vector API) gets the coordinates each gets alone, up to the rounding of the sums' order.
+   */
+  public void testTransformAllEqualsOneByOne() throws java.io.IOException {
+    Random random = random();
+    for (int iteration = 0; iteration < 20; iteration++) {
+      int dims = 1 + random.nextInt(400);
+      int rows = 1 + random.nextInt(dims);
+      float[][] rotation = new float[rows][dims];
+      float[] centroid = new float[dims];
+      for (int d = 0; d < dims; d++) {
+        centroid[d] = (float) random.nextGaussian() * 0.1f;
+        for (int r = 0; r < rows; r++) {
+          rotation[r][d] = (float) random.nextGaussian() / (float) Math.sqrt(dims);
+        }
+      }
+      CodeLayout layout = new CodeLayout(dims, new int[] {dims}, 4);
+      Binarizer binarizer = new Binarizer(layout, VectorSimilarityFunction.COSINE, centroid, rotation);
+      int n = random.nextInt(3 * BitKernels.ROTATE_BLOCK + 2);
+      float[][] vectors = new float[n][dims];
+      float[][] scratch = new float[n][dims];
+      float[][] out = new float[n][dims];
+      for (int v = 0; v < n; v++) {
+        for (int d = 0; d < dims; d++) {
+          vectors[v][d] = (float) random.nextGaussian();
+          out[v][d] = Float.NaN; // every coordinate is overwritten
+        }
+      }
+      binarizer.transformAll(vectors, n, scratch, out);
+      for (int v = 0; v < n; v++) {
+        float[] alone = binarizer.transform(vectors[v], true);
+        for (int d = 0; d < dims; d++) {
+          assertEquals(dims + " dims, " + rows + " rows, vector " + v + " of " + n + ", coordinate " + d, alone[d], out[v][d], 1e-5f);
+        }
+      }
+    }
+  }
 }
