@@ -69,6 +69,7 @@ public final class EndToEndBench {
         String command;
         String clusterName = "e2e-bench";
         int indexWarmup = 50_000;
+        int systemWarmup = 10_000;
         int waitQuietSeconds = 0;
         int attempts = 3;
 
@@ -103,6 +104,7 @@ public final class EndToEndBench {
                     case "--attempts" -> o.attempts = Integer.parseInt(need(a, v));
                     case "--wait-quiet" -> o.waitQuietSeconds = Integer.parseInt(need(a, v));
                     case "--index-warmup" -> o.indexWarmup = Integer.parseInt(need(a, v).replace("_", ""));
+                    case "--system-warmup" -> o.systemWarmup = Integer.parseInt(need(a, v).replace("_", ""));
                     case "--keep-indices" -> {
                         o.keepIndices = true;
                         continue;
@@ -165,6 +167,8 @@ public final class EndToEndBench {
           --load-only        read the data (and ground truth), print the heap it takes, and exit (no node)
           --hot-threads plugin|all|none   save the node's hot threads under two-client load (default plugin)
           --index-warmup 50000   docs bulk-loaded into a throwaway index before the first system (JIT warm-up; 0: none)
+          --system-warmup 10000  docs of each system's own mapping indexed (twice, merged) into a throwaway index before its
+                                 timed indexing, so that its flush and merge code is compiled (0: none)
           --wait-quiet S     before each indexing, paired round and throughput run, wait up to S seconds until other processes
                              use < 0.15 cores (a shared machine); each records the other processes' CPU meanwhile
           --attempts 3       repeat a system's indexing / its throughput run while other processes used > 0.2 cores meanwhile
@@ -381,7 +385,9 @@ public final class EndToEndBench {
             + " (query, round) of the system's time minus the floor's time for the same query in the same round");
         p.put("goal_ratios", "p50_above_floor of the system divided by es_hnsw's and by es_bbq_hnsw's (from the same run)");
         p.put("recall", "recall@k of the first measured round against the dataset's exact top k");
-        p.put("indexing", "one system at a time, before the paired rounds: bulk + refresh + force-merge to one segment, wall time");
+        p.put("indexing", "one system at a time, before the paired rounds: bulk + refresh + force-merge to one segment, wall time;"
+            + " each system's own code warmed first on a throwaway index of its mapping (" + options.systemWarmup
+            + " documents, flushed twice and merged, not timed)");
         p.put("throughput", "one system at a time, after the paired rounds: two client threads sharing the machine's cores with the node,"
             + " each query twice, total / wall time");
         return p;
@@ -398,6 +404,7 @@ public final class EndToEndBench {
         String index = system.index();
         // indexing is repeated (up to --attempts) while other processes took more than CONTAMINATED cores meanwhile;
         // every attempt's contamination is recorded
+        warmUpIndexing(system);
         List<Object> indexingAttempts = new ArrayList<>();
         for (int attempt = 1; ; attempt++) {
             Map<String, Object> indexing = index(system, index, data.docs.length);
@@ -715,7 +722,8 @@ public final class EndToEndBench {
     }
 
     /** (Re)creates the index and loads the first {@code docs} documents: bulk + refresh + force-merge to one segment, timed. */
-    private Map<String, Object> index(BenchSystem system, String index, int docs) throws Exception {
+    /** A fresh index of the system's mapping: one shard, no replica, no refresh until asked, no compound files. */
+    private void createIndex(BenchSystem system, String index) throws Exception {
         deleteQuietly(index);
         Map<String, Object> indexSettings = new LinkedHashMap<>();
         indexSettings.put("number_of_shards", 1);
@@ -726,6 +734,37 @@ public final class EndToEndBench {
         mappings.put("_source", Map.of("enabled", false)); // only the vector structures count towards disk
         mappings.put("properties", system.properties(data.dims()));
         Json.call(client, "PUT", "/" + index, Map.of("settings", Map.of("index", indexSettings), "mappings", mappings));
+    }
+
+    /**
+     * Before a system's indexing is timed, the same mapping indexes {@code --system-warmup} documents
+     * into a throwaway index: flushed, the same documents again (updates, so a second segment with
+     * deletes), flushed, force-merged. The node's JIT then has compiled that system's own flush and
+     * merge code (its vectors format, HNSW graph building, the plugin's rotation and quantization
+     * kernels, which the Vector API runs orders of magnitude slower before C2 compiles them) instead
+     * of compiling it inside the first timed refresh.
+     */
+    private void warmUpIndexing(BenchSystem system) throws Exception {
+        int docs = Math.min(options.systemWarmup, data.docs.length);
+        if (docs <= 0) {
+            return;
+        }
+        String index = system.index() + "-warmup";
+        System.err.printf("[bench] warm-up (not measured): %,d docs of %s's mapping, flushed twice and merged%n", docs, system.name);
+        createIndex(system, index);
+        try {
+            bulkLoad(system, index, docs);
+            Json.call(client, "POST", "/" + index + "/_refresh", null);
+            bulkLoad(system, index, docs);
+            Json.call(client, "POST", "/" + index + "/_refresh", null);
+            Json.call(client, "POST", "/" + index + "/_forcemerge?max_num_segments=1", null);
+        } finally {
+            deleteQuietly(index);
+        }
+    }
+
+    private Map<String, Object> index(BenchSystem system, String index, int docs) throws Exception {
+        createIndex(system, index);
 
         List<Double> waitedBeforeIndexing = new ArrayList<>();
         if (options.waitQuietSeconds > 0) {
