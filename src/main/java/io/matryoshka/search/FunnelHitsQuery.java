@@ -2,6 +2,7 @@ package io.matryoshka.search;
 
 import java.io.IOException;
 import java.util.Objects;
+import java.util.function.Supplier;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.FilterWeight;
@@ -21,7 +22,8 @@ final class FunnelHitsQuery extends Query {
   private final Query hits;
   private final String funnel;
   private final String lastStage;
-  private final String trace;
+  /** The segments' traces, described (formatted) only when the query is (profile, toString). */
+  private final Supplier<String> trace;
 
   /**
    * @param hits Lucene's rewritten kNN query (the hits and their scores)
@@ -29,7 +31,7 @@ final class FunnelHitsQuery extends Query {
    * @param lastStage the final stage, which scores the hits
    * @param trace one line per segment, see {@link FunnelTrace}
    */
-  FunnelHitsQuery(Query hits, String funnel, String lastStage, String trace) {
+  FunnelHitsQuery(Query hits, String funnel, String lastStage, Supplier<String> trace) {
     this.hits = hits;
     this.funnel = funnel;
     this.lastStage = lastStage;
@@ -61,7 +63,7 @@ final class FunnelHitsQuery extends Query {
 
   @Override
   public String toString(String field) {
-    return "MatryoshkaFunnelHits[funnel " + funnel + "; " + trace + "]";
+    return "MatryoshkaFunnelHits[funnel " + funnel + "; " + trace.get() + "]";
   }
 
   @Override

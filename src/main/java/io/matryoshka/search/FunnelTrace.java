@@ -12,7 +12,8 @@ import java.util.Locale;
  */
 public final class FunnelTrace {
   private final int segment;
-  private final List<String> stages = new ArrayList<>();
+  /** What each stage did, formatted only when a description is asked for (profile, explain). */
+  private final List<Step> steps = new ArrayList<>(4);
   private int segmentDocs = -1;
 
   FunnelTrace(int segment) {
@@ -29,43 +30,63 @@ public final class FunnelTrace {
    * read, {@code nanos} spent.
    */
   public void stage(FunnelStage stage, long scored, long kept, long bytes, long nanos) {
-    stages.add(
-        String.format(
-            Locale.ROOT,
-            "%s@%d%s scored %d kept %d, read %d %s bytes, %s",
-            stage.metric().wireName(),
-            stage.dims(),
-            stage.bits() == 0 ? "" : "x" + stage.bits() + "b",
-            scored,
-            kept,
-            bytes,
-            stage.metric().usesCodes() ? "code" : "float",
-            millis(nanos)));
+    steps.add(new Step(Kind.STAGE, stage, scored, kept, bytes, nanos));
   }
 
   /** Every accepted document scored exactly (no code stage first). */
   public void exact(long scored, long floatBytes, long nanos) {
-    stages.add(String.format(Locale.ROOT, "exact: scored %d, read %d float bytes, %s", scored, floatBytes, millis(nanos)));
+    steps.add(new Step(Kind.EXACT, null, scored, scored, floatBytes, nanos));
   }
 
   /** Lucene scored this segment by brute force instead (a filter left few documents). */
   void exactFallback(long scored, long floatBytes, long nanos) {
-    stages.add(
-        String.format(
-            Locale.ROOT,
-            "exact (Lucene's fallback for a selective filter): scored %d, read %d float bytes, %s",
-            scored,
-            floatBytes,
-            millis(nanos)));
+    steps.add(new Step(Kind.EXACT_FALLBACK, null, scored, scored, floatBytes, nanos));
   }
 
   /** One line for the segment, or null if nothing of the funnel ran there. */
   String describe() {
-    if (stages.isEmpty()) {
+    if (steps.isEmpty()) {
       return null;
+    }
+    List<String> stages = new ArrayList<>(steps.size());
+    for (Step step : steps) {
+      stages.add(step.describe());
     }
     String docs = segmentDocs < 0 ? "" : " (" + segmentDocs + " vectors)";
     return "segment " + segment + docs + ": " + String.join("; ", stages);
+  }
+
+  private enum Kind {
+    STAGE,
+    EXACT,
+    EXACT_FALLBACK
+  }
+
+  private record Step(Kind kind, FunnelStage stage, long scored, long kept, long bytes, long nanos) {
+    String describe() {
+      return switch (kind) {
+        case STAGE ->
+            String.format(
+                Locale.ROOT,
+                "%s@%d%s scored %d kept %d, read %d %s bytes, %s",
+                stage.metric().wireName(),
+                stage.dims(),
+                stage.bits() == 0 ? "" : "x" + stage.bits() + "b",
+                scored,
+                kept,
+                bytes,
+                stage.metric().usesCodes() ? "code" : "float",
+                millis(nanos));
+        case EXACT -> String.format(Locale.ROOT, "exact: scored %d, read %d float bytes, %s", scored, bytes, millis(nanos));
+        case EXACT_FALLBACK ->
+            String.format(
+                Locale.ROOT,
+                "exact (Lucene's fallback for a selective filter): scored %d, read %d float bytes, %s",
+                scored,
+                bytes,
+                millis(nanos));
+      };
+    }
   }
 
   private static String millis(long nanos) {
