@@ -79,14 +79,19 @@ public final class Binarizer {
   public float[] transform(float[] vector, boolean center) {
     int dims = layout.dims();
     float[] x = new float[dims];
-    double scale = unitScale(vector, similarity);
-    for (int i = 0; i < dims; i++) {
-      x[i] = (float) (vector[i] * scale) - (center ? centroid[i] : 0f);
-    }
+    normalised(vector, center, x);
     if (rotation == null) {
       return x;
     }
     return QueryCoordinates.rotate(rotation, x, dims);
+  }
+
+  /** {@code x} normalised under cosine, minus the centroid if {@code center}, into {@code out}. */
+  private void normalised(float[] x, boolean center, float[] out) {
+    double scale = unitScale(x, similarity);
+    for (int i = 0; i < out.length; i++) {
+      out[i] = (float) (x[i] * scale) - (center ? centroid[i] : 0f);
+    }
   }
 
   /**
@@ -99,10 +104,7 @@ public final class Binarizer {
     int dims = layout.dims();
     float[][] centred = rotation == null ? out : scratch;
     for (int v = 0; v < n; v++) {
-      double scale = unitScale(vectors[v], similarity);
-      for (int i = 0; i < dims; i++) {
-        centred[v][i] = (float) (vectors[v][i] * scale) - centroid[i];
-      }
+      normalised(vectors[v], true, centred[v]);
     }
     if (rotation != null) {
       for (int v = 0; v < n; v++) {
@@ -189,10 +191,7 @@ public final class Binarizer {
       for (int d = active; d < end; d++) {
         // no coordinate here: the levels either side of 0 in turn (documents), or one (queries)
         int q = planes == 1 ? 0 : document && ((d - activeDims) & 1) == 1 ? half : half - 1;
-        int offset = d - start;
-        for (int plane = 0; plane < planes; plane++) {
-          words[plane * wordsPerPlane + (offset >>> 6)] |= (long) ((q >>> (planes - 1 - plane)) & 1) << (offset & 63);
-        }
+        BitKernels.setLevel(words, wordsPerPlane, d - start, q, planes);
       }
     }
     return new float[] {lower, step};

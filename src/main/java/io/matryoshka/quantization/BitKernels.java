@@ -1,8 +1,10 @@
 package io.matryoshka.quantization;
 
 /**
- * The popcount loops of the code stages. Scalar {@link Long#bitCount} compiles to the POPCNT
- * instruction; the first stage's integer-score loops have Vector API twins ({@link
+ * The popcount loops of the code stages, and the two loops that code a segment's documents
+ * (quantizing coordinates to bit planes, rotating blocks of documents). Scalar {@link
+ * Long#bitCount} compiles to the POPCNT instruction; the first stage's integer-score loops, the
+ * survivor entries' sums, the quantization and the rotation blocks have Vector API twins ({@link
  * PanamaBitKernels}) used where they run natively wide. Measured throughput: {@code
  * StageOneScanBenchmark} (src/bench/jmh.md). Bit planes are most significant first: plane {@code
  * i} of {@code n} weighs {@code 2^(n - 1 - i)}.
@@ -20,7 +22,7 @@ public final class BitKernels {
   }
 
   /**
-   * Whether the integer-score kernels run on the Vector API ({@link PanamaBitKernels}): the module
+   * Whether these kernels run on the Vector API ({@link PanamaBitKernels}): the module
    * {@code jdk.incubator.vector} is present (Elasticsearch adds it), the platform's vectors are
    * 512 bits wide, and {@code -Dmatryoshka.vector_kernels=false} does not turn them off.
    */
@@ -236,13 +238,20 @@ public final class BitKernels {
         // Keep the top plane the exact sign even where rounding lands on the midpoint.
         q = y[d] > 0 ? Math.max(q, half) : Math.min(q, half - 1);
       }
-      int offset = d - levelStart;
-      int word = offset >>> 6;
-      int shift = offset & 63;
-      for (int plane = 0; plane < planes; plane++) {
-        // no branch on the bit: a coin toss per coordinate, mispredicted half the time
-        words[plane * wordsPerPlane + word] |= (long) ((q >>> (planes - 1 - plane)) & 1) << shift;
-      }
+      setLevel(words, wordsPerPlane, d - levelStart, q, planes);
+    }
+  }
+
+  /**
+   * Sets the bits of level {@code q} of the coordinate at {@code offset} in its level's {@code
+   * planes} planes ({@code words} zero there before).
+   */
+  static void setLevel(long[] words, int wordsPerPlane, int offset, int q, int planes) {
+    int word = offset >>> 6;
+    int shift = offset & 63;
+    for (int plane = 0; plane < planes; plane++) {
+      // no branch on the bit: a coin toss per coordinate, mispredicted half the time
+      words[plane * wordsPerPlane + word] |= (long) ((q >>> (planes - 1 - plane)) & 1) << shift;
     }
   }
 

@@ -9,11 +9,12 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The integer-score kernels of {@link BitKernels} on the Vector API ({@code jdk.incubator.vector}):
- * lane-wise {@code BIT_COUNT}, which on AVX-512 VPOPCNTDQ hardware is one instruction for eight
- * longs. Only loaded through {@link BitKernels} when the module is present and the platform's
- * preferred vectors are 512 bits wide (narrower machines run the scalar loops; see {@code
- * StageOneScanBenchmark} for both).
+ * The kernels of {@link BitKernels} on the Vector API ({@code jdk.incubator.vector}): the integer
+ * scores by lane-wise {@code BIT_COUNT}, which on AVX-512 VPOPCNTDQ hardware is one instruction for
+ * eight longs, and the two document-coding loops (quantization: sixteen coordinates per vector;
+ * rotation: eight documents per pass over the rows). Only loaded through {@link BitKernels} when
+ * the module is present and the platform's preferred vectors are 512 bits wide (narrower machines
+ * run the scalar loops; see {@code StageOneScanBenchmark} for both).
  *
  * <p>One-word levels (64 dimensions) score eight consecutive documents per vector. Wider levels
  * make one flat pass over the chunk's words (eight per vector, whichever documents they belong
