@@ -9,6 +9,8 @@ import io.matryoshka.quantization.QueryCode;
 import io.matryoshka.quantization.Rotation;
 import io.matryoshka.search.FunnelMetric;
 import java.io.IOException;
+import org.apache.lucene.store.IndexInput;
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
@@ -99,5 +101,41 @@ public class ParallelScanBenchmark {
     return new StageOneScan(codes, new ParallelRanges(ParallelRanges.MIN_BYTES_PER_RANGE, Math.max(1, threads)))
         .scan(query, 0, 1, null, new TopKnnCollector(10, Integer.MAX_VALUE), keep, executor)
         .length;
+  }
+
+  /**
+   * Baseline: the same level's bytes read as the scan reads them (512-document chunks copied out of
+   * the mapped file, XOR-folded so that no read is skipped), in the same ranges on the same pool:
+   * the scan's memory floor on this machine.
+   */
+  @Benchmark
+  public long mappedReadBaseline() throws IOException {
+    int words = codes.layout().wordsPerPlane(0);
+    List<Long> parts =
+        new ParallelRanges(ParallelRanges.MIN_BYTES_PER_RANGE, Math.max(1, threads))
+            .scan(
+                codes.count(),
+                codes.layout().bytesThrough(0, 1),
+                executor,
+                new TopKnnCollector(10, Integer.MAX_VALUE),
+                (from, to, collector) -> {
+                  IndexInput in = codes.planeInput(0, 0);
+                  in.seek((long) from * words * Long.BYTES);
+                  long[] chunk = new long[ChunkVisits.SCAN_CHUNK * words];
+                  long folded = 0;
+                  for (int start = from; start < to; start += ChunkVisits.SCAN_CHUNK) {
+                    int longs = Math.min(ChunkVisits.SCAN_CHUNK, to - start) * words;
+                    in.readLongs(chunk, 0, longs);
+                    for (int i = 0; i < longs; i++) {
+                      folded ^= chunk[i];
+                    }
+                  }
+                  return folded;
+                });
+    long folded = 0;
+    for (long part : parts) {
+      folded ^= part;
+    }
+    return folded;
   }
 }
