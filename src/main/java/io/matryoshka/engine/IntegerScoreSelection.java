@@ -34,7 +34,7 @@ final class IntegerScoreSelection {
 
   private final int keep;
   private final int minScore;
-  /** One bucket per score value; all zero between {@link #cutAmongBuffered} calls. */
+  /** One bucket per score value; all zero between {@link #cutAmong} calls. */
   private final int[] counts;
   /** Documents scoring below it are not buffered. */
   private int threshold;
@@ -147,25 +147,9 @@ final class IntegerScoreSelection {
     if (selected == 0) {
       return new int[0];
     }
-    int[] counts = first.counts; // all zero between cuts
-    int offset = -first.minScore;
-    int top = 0;
-    for (IntegerScoreSelection part : parts) {
-      for (int i = 0; i < part.buffered; i++) {
-        int bucket = part.bufferScores[i] + offset;
-        counts[bucket]++;
-        top = Math.max(top, bucket);
-      }
-    }
-    int bucket = top;
-    long above = 0;
-    while (bucket > 0 && above + counts[bucket] < selected) {
-      above += counts[bucket];
-      bucket--;
-    }
-    Arrays.fill(counts, 0, top + 1, 0);
-    int cutScore = bucket - offset;
-    long atCut = selected - above;
+    long[] cut = cutAmong(parts, selected);
+    int cutScore = (int) cut[0];
+    long atCut = selected - cut[1];
     // Branch-free, as in compact(): whether a buffered score beats the cut is close to a coin toss.
     int[] result = new int[selected];
     int size = 0;
@@ -190,7 +174,7 @@ final class IntegerScoreSelection {
    * documents with lower ords already reach it.
    */
   private void compact() {
-    long[] cut = cutAmongBuffered();
+    long[] cut = cutAmong(List.of(this), keep);
     int cutScore = (int) cut[0];
     long atCut = keep - cut[1];
     int size = 0;
@@ -208,25 +192,32 @@ final class IntegerScoreSelection {
   }
 
   /**
-   * {@code {the keep-th best buffered score (or the lowest, if fewer are buffered), how many score
-   * above it}}.
+   * {@code {the wanted-th best score buffered by parts (or the lowest, if fewer are buffered), how
+   * many score above it}}: one histogram of the buffered scores, in the first part's {@link
+   * #counts} (all parts share its score range), zero again on return.
    */
-  private long[] cutAmongBuffered() {
-    int offset = -minScore;
+  private static long[] cutAmong(List<IntegerScoreSelection> parts, int wanted) {
+    IntegerScoreSelection first = parts.get(0);
+    int[] counts = first.counts;
+    int offset = -first.minScore;
     int top = 0;
-    for (int i = 0; i < buffered; i++) {
-      int bucket = bufferScores[i] + offset;
-      counts[bucket]++;
-      top = Math.max(top, bucket);
+    for (IntegerScoreSelection part : parts) {
+      for (int i = 0; i < part.buffered; i++) {
+        int bucket = part.bufferScores[i] + offset;
+        counts[bucket]++;
+        top = Math.max(top, bucket);
+      }
     }
     int bucket = top;
     long above = 0;
-    while (bucket > 0 && above + counts[bucket] < keep) {
+    while (bucket > 0 && above + counts[bucket] < wanted) {
       above += counts[bucket];
       bucket--;
     }
-    for (int i = 0; i < buffered; i++) {
-      counts[bufferScores[i] + offset] = 0;
+    for (IntegerScoreSelection part : parts) {
+      for (int i = 0; i < part.buffered; i++) {
+        counts[part.bufferScores[i] + offset] = 0;
+      }
     }
     return new long[] {bucket - offset, above};
   }

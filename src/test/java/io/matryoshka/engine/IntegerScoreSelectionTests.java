@@ -3,6 +3,7 @@ package io.matryoshka.engine;
 
 import java.util.Comparator;
 import java.util.Random;
+import java.util.function.IntPredicate;
 import java.util.stream.IntStream;
 import org.apache.lucene.tests.util.LuceneTestCase;
 
@@ -41,15 +42,7 @@ public class IntegerScoreSelectionTests extends LuceneTestCase {
           selection.addChunk(start, chunkScores, chunk);
         }
       }
-      int[] expected =
-          IntStream.range(0, n)
-              .filter(ord -> accepted[ord])
-              .boxed()
-              .sorted(Comparator.comparingInt((Integer o) -> -scores[o]).thenComparing(o -> o))
-              .limit(keep)
-              .mapToInt(Integer::intValue)
-              .sorted()
-              .toArray();
+      int[] expected = bestByFullSort(scores, ord -> accepted[ord], keep);
       assertArrayEquals("n=" + n + " keep=" + keep + " range=" + min + ".." + max, expected, selection.topOrdsAscending());
     }
   }
@@ -102,18 +95,23 @@ public class IntegerScoreSelectionTests extends LuceneTestCase {
         assertTrue(part.isComplete());
         parts.add(part);
       }
-      int[] expected =
-          IntStream.range(0, n)
-              .boxed()
-              .sorted(Comparator.comparingInt((Integer o) -> -scores[o]).thenComparing(o -> o))
-              .limit(keep)
-              .mapToInt(Integer::intValue)
-              .sorted()
-              .toArray();
+      int[] expected = bestByFullSort(scores, ord -> true, keep);
       assertArrayEquals(
           "n=" + n + " keep=" + keep + " ranges=" + ranges + " range=" + min + ".." + max,
           expected,
           IntegerScoreSelection.topOrdsAscending(parts));
     }
+  }
+
+  /** The {@code keep} best accepted ords by (score desc, ord asc), ascending: the reference. */
+  private static int[] bestByFullSort(int[] scores, IntPredicate accepted, int keep) {
+    return IntStream.range(0, scores.length)
+        .filter(accepted)
+        .boxed()
+        .sorted(Comparator.comparingInt((Integer o) -> -scores[o]).thenComparing(o -> o))
+        .limit(keep)
+        .mapToInt(Integer::intValue)
+        .sorted()
+        .toArray();
   }
 }
