@@ -31,7 +31,7 @@ public final class FieldCodes implements StoredCodes {
   private final long correctivesOffset;
   private final long rotationOffset;
   private final int rotationRows;
-  /** Start of the survivor block, or -1 where the segment has none (version 0, one bit). */
+  /** Start of the survivor block, or -1 where the segment has none (version 0; one bit in version 1). */
   private final long survivorOffset;
   private final IndexInput data;
 
@@ -138,11 +138,12 @@ public final class FieldCodes implements StoredCodes {
       checkBlock(rotationOffset, (long) rotationRows * dims * Float.BYTES, dataLength, metaForErrors);
       if (version >= MatryoshkaVectorsFormat.VERSION_SURVIVOR_BLOCK) {
         long offset = meta.readVLong();
-        if (layout.hasSurvivorBlock()) {
+        if (MatryoshkaVectorsFormat.hasSurvivorBlock(version, bits)) {
           checkBlock(offset, (long) count * layout.survivorBytesPerDoc(), dataLength, metaForErrors);
           survivorOffset = offset;
         } else if (offset != 0) {
-          throw new CorruptIndexException("a one-bit field has no survivor block, got offset " + offset, metaForErrors);
+          throw new CorruptIndexException(
+              "a one-bit field of version " + version + " has no survivor block, got offset " + offset, metaForErrors);
         }
       }
     }
@@ -290,9 +291,18 @@ public final class FieldCodes implements StoredCodes {
         : data.slice("survivors", survivorOffset, (long) count * layout.survivorBytesPerDoc());
   }
 
-  /** Bytes of the survivor block (0 where there is none). */
+  /** Whether survivor stages can read each document's whole code in one place. */
+  public boolean hasSurvivorEntries() {
+    return survivorOffset >= 0;
+  }
+
+  /**
+   * Bytes the survivor block adds to {@code .veb}: 0 where there is none, or where it is the level
+   * 0 block (one level, one bit).
+   */
   public long survivorBytes() {
-    return survivorOffset < 0 ? 0 : (long) count * layout.survivorBytesPerDoc();
+    boolean ownBlock = survivorOffset >= 0 && (layout.levels() > 1 || layout.bits() > 1);
+    return ownBlock ? (long) count * layout.survivorBytesPerDoc() : 0;
   }
 
   @Override

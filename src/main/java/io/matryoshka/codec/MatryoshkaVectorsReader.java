@@ -145,7 +145,7 @@ public final class MatryoshkaVectorsReader extends KnnVectorsReader {
             layout.nestedDims(),
             layout.bits(),
             codes.rotation() != Rotation.NONE,
-            codes.survivorBytes() > 0);
+            codes.hasSurvivorEntries());
     new SegmentFunnel(codes, vectors).run(plan, target, vectors.getAcceptOrds(acceptDocs.bits()), collector);
   }
 

@@ -68,7 +68,10 @@ final class SegmentCodeWriter {
       if (layout.bits() > 1) {
         correctivesTemp = tempOutput("correctives");
       }
-      if (layout.hasSurvivorBlock()) {
+      // One level of one plane is already stored document by document: that block is the survivor
+      // block too, and is not written twice.
+      boolean levelBlockIsSurvivorBlock = levels == 1 && planes == 1;
+      if (levelBlockIsSurvivorBlock == false) {
         survivorsTemp = tempOutput("survivors");
       }
       DocumentWriter documents = new DocumentWriter(binarizer, planeTemps, correctivesTemp, survivorsTemp);
@@ -88,7 +91,7 @@ final class SegmentCodeWriter {
         append(correctivesTemp);
         correctivesTemp = null;
       }
-      long survivorOffset = 0;
+      long survivorOffset = levelBlockIsSurvivorBlock ? levelOffsets[0] : 0;
       if (survivorsTemp != null) {
         survivorOffset = data.alignFilePointer(MatryoshkaVectorsFormat.BLOCK_ALIGNMENT);
         append(survivorsTemp);
@@ -189,8 +192,10 @@ final class SegmentCodeWriter {
             survivorsOut.writeLong(word);
           }
         }
-        survivorsOut.writeInt(Float.floatToIntBits(correctives[0]));
-        survivorsOut.writeInt(Float.floatToIntBits(correctives[1]));
+        if (correctivesOut != null) {
+          survivorsOut.writeInt(Float.floatToIntBits(correctives[0]));
+          survivorsOut.writeInt(Float.floatToIntBits(correctives[1]));
+        }
       }
     }
   }

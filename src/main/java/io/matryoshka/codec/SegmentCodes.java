@@ -8,7 +8,7 @@ package io.matryoshka.codec;
  * @param correctivesOffset start of the per-document corrective terms (0 with one bit)
  * @param rotationOffset start of the rotation matrix (0 without rotation)
  * @param rotationRows rows of the rotation matrix, each of {@code dims} floats (0 without rotation)
- * @param survivorOffset start of the survivor block (0 with one bit)
+ * @param survivorOffset start of the survivor block
  */
 record SegmentCodes(
     float[] centroid,

@@ -14,9 +14,9 @@ import org.apache.lucene.store.RandomAccessInput;
  *
  * <p>Survivors are read {@link #BATCH} at a time, all of a batch's codes before any is scored, so
  * that the reads do not wait on each other's arithmetic and the memory system overlaps their cache
- * misses (survivors lie kilobytes apart). A stage reading all of a multi-bit field's planes reads
+ * misses (survivors lie kilobytes apart). A stage reading all of a field's planes reads
  * each survivor's entry of the survivor block: one contiguous read of its codes and its corrective
- * terms. Other stages (one plane, or segments written before the block existed) gather the
+ * terms. Other stages (one plane of several, or segments written before the block existed) gather the
  * document's words from each level's and plane's own block into the same layout (level by level,
  * each level's planes one after the other), so one kernel scores both.
  */
@@ -45,7 +45,7 @@ final class SurvivorCodeScorer {
     this.lastLevel = lastLevel;
     this.planes = planes;
     this.entryQuery = new EntryQuery(layout, query, lastLevel, planes);
-    this.survivors = planes == layout.bits() && planes > 1 ? codes.survivorInput() : null;
+    this.survivors = planes == layout.bits() ? codes.survivorInput() : null;
     if (survivors != null) {
       this.planeSlices = null;
       this.correctives = null;
@@ -90,7 +90,10 @@ final class SurvivorCodeScorer {
     }
   }
 
-  /** Whole survivor entries: codes of every level, then the correctives {@code float lower, float step}. */
+  /**
+   * Whole survivor entries: codes of every level, then (multi-bit) the correctives {@code float
+   * lower, float step}.
+   */
   private void readEntries(int[] ords, int from, int to) throws IOException {
     long entryBytes = (long) stride * Long.BYTES;
     for (int i = from; i < to; i++) {
@@ -98,9 +101,14 @@ final class SurvivorCodeScorer {
       survivors.readLongs(codes, (i - from) * stride, stride);
     }
     for (int i = 0; i < to - from; i++) {
-      long correctiveWord = codes[i * stride + stride - 1]; // two little-endian floats
-      lowers[i] = Float.intBitsToFloat((int) correctiveWord);
-      steps[i] = Float.intBitsToFloat((int) (correctiveWord >>> 32));
+      if (layout.bits() == 1) {
+        lowers[i] = ONE_BIT_LOWER;
+        steps[i] = ONE_BIT_STEP;
+      } else {
+        long correctiveWord = codes[i * stride + stride - 1]; // two little-endian floats
+        lowers[i] = Float.intBitsToFloat((int) correctiveWord);
+        steps[i] = Float.intBitsToFloat((int) (correctiveWord >>> 32));
+      }
     }
   }
 

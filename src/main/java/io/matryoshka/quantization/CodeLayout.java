@@ -123,8 +123,8 @@ public final class CodeLayout {
   }
 
   /**
-   * Bytes of one document's entry in the survivor block (multi-bit codes only): every plane of
-   * every level, then the corrective terms.
+   * Bytes of one document's entry in the survivor block: every plane of every level, then the
+   * corrective terms (none with one bit).
    */
   public int survivorBytesPerDoc() {
     int sum = correctiveBytesPerDoc();
@@ -150,11 +150,6 @@ public final class CodeLayout {
       sum += wordsPerDoc(l);
     }
     return sum;
-  }
-
-  /** Whether this layout's segments carry a survivor block (from format version 1): multi-bit. */
-  public boolean hasSurvivorBlock() {
-    return bits > 1;
   }
 
   /** Bytes of the corrective terms stored per document: none with one bit. */

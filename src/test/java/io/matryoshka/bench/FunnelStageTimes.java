@@ -24,7 +24,8 @@ import org.apache.lucene.store.MMapDirectory;
  * (the rewrite that runs the funnel), over the last three quarters of {@code n} queries. Funnels
  * are interleaved per query (query {@code q} to each funnel in turn, starting at {@code q mod
  * funnels}), so host drift falls on all of them alike. The index is one that {@link FunnelRecall}
- * kept ({@code -Dkeep=DIR} writes it to {@code DIR/<mapping>}).
+ * kept ({@code -Dkeep=DIR} writes it to {@code DIR/<mapping>}). The last query's trace is printed
+ * too, so the stages' names and sizes go with their times.
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes:$(cat /tmp/cp.txt) \
@@ -61,6 +62,9 @@ public final class FunnelStageTimes {
               searcher.rewrite(
                   new MatryoshkaKnnQuery("v", queries[q % queries.length], dims, 10, null, strategies.get(f), Float.NEGATIVE_INFINITY));
           double whole = (System.nanoTime() - started) / 1e6;
+          if (q == n - 1) {
+            System.out.println("last query's trace: " + rewritten.toString("v"));
+          }
           if (q < n / 4) {
             continue; // warm-up
           }

@@ -91,7 +91,7 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
           new FieldSpec("cosine_pca_2bit_few", VectorSimilarityFunction.COSINE, new int[] {16, 64}, 2, Rotation.PCA, 40, 1));
 
   /** Format versions with a committed index; append one per bump of VERSION_CURRENT. */
-  static final int[] VERSIONS = {0, 1};
+  static final int[] VERSIONS = {0, 1, 2};
 
   public void testCurrentVersionHasACommittedIndex() {
     assertEquals(
@@ -115,7 +115,7 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
           }
           float[][] vectors = vectors(spec);
           checkVectors(leaf, spec, vectors);
-          checkCodes(leaf, spec, storedVectors(leaf, spec));
+          checkCodes(leaf, spec, storedVectors(leaf, spec), version);
           checkSearch(new IndexSearcher(reader), spec, vectors);
         }
       }
@@ -146,7 +146,7 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
    * Every stored bit plane and corrective equals what the stored centroid and rotation give for
    * the stored vectors.
    */
-  private static void checkCodes(LeafReader leaf, FieldSpec spec, float[][] vectors) throws IOException {
+  private static void checkCodes(LeafReader leaf, FieldSpec spec, float[][] vectors, int version) throws IOException {
     FieldCodes codes = CodeFiles.formatReader((SegmentReader) leaf, spec.name()).fieldCodes(spec.name());
     CodeLayout layout = codes.layout();
     assertArrayEquals(spec.name(), spec.nestedDims(), layout.nestedDims());
@@ -175,6 +175,8 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
     long bitsCompared = 0;
     long bitsDiffering = 0;
     IndexInput survivors = codes.survivorInput();
+    // the survivor block: multi-bit fields from version 1, every field from version 2
+    assertEquals(spec.name() + " v" + version, version >= 2 || (version >= 1 && spec.bits() > 1), survivors != null);
     for (int ord = 0; ord < spec.docs(); ord++) {
       float[] terms = binarizer.quantize(binarizer.transform(vectors[ord], true), layout.bits(), expected);
       for (int level = 0; level < layout.levels(); level++) {
@@ -192,7 +194,7 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
         }
       }
       if (survivors != null) {
-        // the survivor entry (version 1+) repeats the document's planes, level by level
+        // the survivor entry repeats the document's planes, level by level
         for (int level = 0; level < layout.levels(); level++) {
           for (int plane = 0; plane < layout.bits(); plane++) {
             IndexInput planeBlock = codes.planeInput(level, plane);
@@ -233,10 +235,20 @@ public class BackwardsCompatibilityTests extends LuceneTestCase {
               List.of(
                   new FunnelStage(spec.nestedDims()[0], FunnelMetric.ASYMMETRIC, spec.docs(), 1),
                   new FunnelStage(DIMS, FunnelMetric.FLOAT, k)));
+      // a survivor stage on all the field's bits (stages must narrow: it drops the one document its
+      // codes rank last, never one of these queries' true top 10): reads the survivor block where
+      // the segment has one, the plane blocks where not
+      Funnel survivorStageKeepsAll =
+          new Funnel(
+              List.of(
+                  new FunnelStage(spec.nestedDims()[0], FunnelMetric.ASYMMETRIC, spec.docs(), 1),
+                  new FunnelStage(DIMS, FunnelMetric.ASYMMETRIC, spec.docs() - 1),
+                  new FunnelStage(DIMS, FunnelMetric.FLOAT, k)));
       for (FunnelSearchStrategy strategy :
           new FunnelSearchStrategy[] {
             new FunnelSearchStrategy(null, Funnel.DEFAULT_OVERSAMPLE, DIMS, true),
-            new FunnelSearchStrategy(keepAll, Funnel.DEFAULT_OVERSAMPLE, DIMS, false)
+            new FunnelSearchStrategy(keepAll, Funnel.DEFAULT_OVERSAMPLE, DIMS, false),
+            new FunnelSearchStrategy(survivorStageKeepsAll, Funnel.DEFAULT_OVERSAMPLE, DIMS, false)
           }) {
         TopDocs top = searcher.search(new MatryoshkaKnnQuery(spec.name(), query, DIMS, k, null, strategy, Float.NEGATIVE_INFINITY), k);
         int[] found = Arrays.stream(top.scoreDocs).mapToInt(hit -> hit.doc).toArray();

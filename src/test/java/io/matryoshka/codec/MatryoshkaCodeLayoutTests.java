@@ -178,18 +178,23 @@ public class MatryoshkaCodeLayoutTests extends LuceneTestCase {
       assertEquals(0, meta.correctivesOffset());
     }
     int survivorEntry = layout.survivorBytesPerDoc();
-    if (bits > 1) {
-      // all planes of all levels, then the correctives, per document
+    if (count > 0) {
+      // all planes of all levels, then the correctives (multi-bit), per document
       int codeBytes = 0;
       for (int level = 0; level < nested.length; level++) {
         codeBytes += bits * layout.bytesPerPlane(level);
       }
-      assertEquals(codeBytes + 8, survivorEntry);
-      assertEquals("survivor block must be 64-byte aligned", 0, meta.survivorOffset() % 64);
-      assertTrue("blocks must not overlap", meta.survivorOffset() >= previousEnd);
-      previousEnd = meta.survivorOffset() + (long) count * survivorEntry;
+      assertEquals(codeBytes + (bits > 1 ? 8 : 0), survivorEntry);
+      if (nested.length == 1 && bits == 1) {
+        // one level of one plane is stored document by document already: it is the survivor block
+        assertEquals(meta.levelOffsets()[0], meta.survivorOffset());
+      } else {
+        assertEquals("survivor block must be 64-byte aligned", 0, meta.survivorOffset() % 64);
+        assertTrue("blocks must not overlap", meta.survivorOffset() >= previousEnd);
+        previousEnd = meta.survivorOffset() + (long) count * survivorEntry;
+      }
     } else {
-      assertEquals(count > 0 ? 0 : -1, meta.survivorOffset());
+      assertEquals(-1, meta.survivorOffset());
     }
     byte[] data = CodeFiles.allDataBytes(dir, segment);
     assertTrue(previousEnd <= data.length - 16);
@@ -228,17 +233,17 @@ public class MatryoshkaCodeLayoutTests extends LuceneTestCase {
         int sign = q[d] >>> (bits - 1);
         assertEquals("ord " + ord + " dim " + d + " sign bit, y=" + y[d], y[d] > 0 ? 1 : 0, sign);
       }
+      // the survivor entry repeats the document's planes level by level, then its correctives
+      long entry = meta.survivorOffset() + (long) ord * survivorEntry;
+      int within = 0;
+      for (int level = 0; level < nested.length; level++) {
+        int words = layout.wordsPerPlane(level);
+        byte[] expected = CodeFiles.littleEndian(codes[level], 0, bits * words);
+        byte[] actual = Arrays.copyOfRange(data, (int) entry + within, (int) entry + within + expected.length);
+        assertArrayEquals("ord " + ord + " level " + level + " survivor entry", expected, actual);
+        within += expected.length;
+      }
       if (bits > 1) {
-        // the survivor entry repeats the document's planes level by level, then its correctives
-        long entry = meta.survivorOffset() + (long) ord * survivorEntry;
-        int within = 0;
-        for (int level = 0; level < nested.length; level++) {
-          int words = layout.wordsPerPlane(level);
-          byte[] expected = CodeFiles.littleEndian(codes[level], 0, bits * words);
-          byte[] actual = Arrays.copyOfRange(data, (int) entry + within, (int) entry + within + expected.length);
-          assertArrayEquals("ord " + ord + " level " + level + " survivor entry", expected, actual);
-          within += expected.length;
-        }
         assertEquals(correctives[0], Float.intBitsToFloat(readIntLE(data, (int) entry + within)), 0f);
         assertEquals(correctives[1], Float.intBitsToFloat(readIntLE(data, (int) entry + within + 4)), 0f);
       }

@@ -259,23 +259,30 @@ public class MatryoshkaFormatRobustnessTests extends LuceneTestCase {
   }
 
   /**
-   * A {@code .vemb} body of one field whose last entry ends with {@code vlong rotation offset, vint
-   * rotation rows}, given new values for both (the documented layout, version 1).
+   * A {@code .vemb} body of one field whose entry ends with {@code vlong rotation offset, vint
+   * rotation rows, vlong survivor offset} (the documented layout, version 1+), given new values
+   * for the three.
    */
-  private static java.util.function.UnaryOperator<byte[]> withRotation(FieldMeta meta, long offset, int rows) {
+  private static java.util.function.UnaryOperator<byte[]> withTail(FieldMeta meta, long rotationOffset, int rows, long survivorOffset) {
     return body -> {
-      int tail = vLongLength(meta.rotationOffset()) + vLongLength(meta.rotationRows()) + Integer.BYTES;
+      int tail =
+          vLongLength(meta.rotationOffset()) + vLongLength(meta.rotationRows()) + vLongLength(meta.survivorOffset()) + Integer.BYTES;
       org.apache.lucene.store.ByteBuffersDataOutput out = new org.apache.lucene.store.ByteBuffersDataOutput();
       out.writeBytes(body, 0, body.length - tail);
       try {
-        out.writeVLong(offset);
+        out.writeVLong(rotationOffset);
         out.writeVInt(rows);
+        out.writeVLong(survivorOffset);
         out.writeInt(-1);
       } catch (IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
       return out.toArrayCopy();
     };
+  }
+
+  private static java.util.function.UnaryOperator<byte[]> withRotation(FieldMeta meta, long offset, int rows) {
+    return withTail(meta, offset, rows, meta.survivorOffset());
   }
 
   private static int vLongLength(long value) {
@@ -330,6 +337,38 @@ public class MatryoshkaFormatRobustnessTests extends LuceneTestCase {
           assertTrue(
               e.getMessage(),
               e.getMessage().contains("lies outside the data file") || e.getMessage().contains("invalid number of rotation rows"));
+          assertFalse(checkIndexClean(copy));
+        }
+      }
+    }
+  }
+
+  /**
+   * A survivor block that does not fit the data file (an entry past its end, an offset past it),
+   * with valid checksums, fails to open, for one bit as for several: never survivors scored from
+   * the wrong bytes. The untouched tail rewritten opens as before.
+   */
+  public void testSurvivorBlockOutOfRangeFailsOnOpen() throws IOException {
+    int bits = 1 << random().nextInt(3);
+    try (Directory dir = corruptibleIndex(bits, Rotation.NONE, 200)) {
+      FieldMeta meta = onlyFieldMeta(dir);
+      String veb = fileEndingWith(dir, "veb");
+      String vemb = fileEndingWith(dir, "vemb");
+      long blockBytes;
+      try (DirectoryReader reader = DirectoryReader.open(dir)) {
+        FieldCodes codes = CodeFiles.formatReader(CodeFiles.segmentReader(reader.leaves().get(0).reader()), "v").fieldCodes("v");
+        assertTrue(codes.hasSurvivorEntries());
+        blockBytes = 200L * codes.layout().survivorBytesPerDoc();
+      }
+      long dataEnd = fileLength(dir, veb) - CodecUtil.footerLength();
+      try (Directory same = copyWith(dir, vemb, rewriteBody(withTail(meta, meta.rotationOffset(), meta.rotationRows(), meta.survivorOffset())));
+          DirectoryReader reader = DirectoryReader.open(same)) {
+        assertEquals(200, reader.maxDoc());
+      }
+      for (long offset : new long[] {dataEnd - blockBytes + 1, fileLength(dir, veb)}) {
+        try (Directory copy = copyWith(dir, vemb, rewriteBody(withTail(meta, meta.rotationOffset(), meta.rotationRows(), offset)))) {
+          CorruptIndexException e = expectThrows(CorruptIndexException.class, () -> DirectoryReader.open(copy).close());
+          assertTrue(e.getMessage(), e.getMessage().contains("lies outside the data file"));
           assertFalse(checkIndexClean(copy));
         }
       }
