@@ -115,8 +115,11 @@ final class BenchReport {
         }
         sb.append("\nWhere the time goes: the search profile API on the first 200 queries (mean ms per query; profiling adds overhead,"
             + " so the client wall time here is above the p50 above). kNN dfs = Elasticsearch's `knn` section; query phase = queries with their"
-            + " rewrite (`matryoshka_knn` works in its rewrite) and collectors; the rest is HTTP, coordination, (de)serialisation.\n\n");
-        sb.append("| system | client wall | kNN dfs | query phase | fetch | rest | vector ops |\n|---|---:|---:|---:|---:|---:|---:|\n");
+            + " rewrite (`matryoshka_knn` works in its rewrite) and collectors; the rest is HTTP, coordination, (de)serialisation."
+            + " took = the node's own `took`; funnel stages = the plugin's funnel stages' own times inside the node (median; from the"
+            + " trace in the profiled query's description).\n\n");
+        sb.append("| system | client wall | took | kNN dfs | query phase | funnel stages | fetch | rest | vector ops |\n"
+            + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Map<String, Object> s : systems(report)) {
             Map<String, Object> p = (Map<String, Object>) s.get("server_profile");
             if (p == null) {
@@ -124,8 +127,10 @@ final class BenchReport {
             }
             double wall = num(p.get("mean_client_wall_ms_with_profiling")), dfs = num(p.get("mean_knn_dfs_phase_ms")),
                 query = num(p.get("mean_query_phase_ms")), fetch = num(p.get("mean_fetch_phase_ms"));
-            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s |%n", s.get("name"), wall, dfs, query, fetch,
-                wall - dfs - query - fetch, p.get("mean_vector_operations") == null ? "" : String.format(Locale.ROOT, "%.0f",
+            String funnel = p.get("median_funnel_stages_ms") == null ? "" : String.format(Locale.ROOT, "%.2f", num(p.get("median_funnel_stages_ms")));
+            String took = p.get("mean_took_ms") == null ? "" : String.format(Locale.ROOT, "%.2f", num(p.get("mean_took_ms")));
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %s | %.2f | %.2f | %s | %.2f | %.2f | %s |%n", s.get("name"), wall, took, dfs, query,
+                funnel, fetch, wall - dfs - query - fetch, p.get("mean_vector_operations") == null ? "" : String.format(Locale.ROOT, "%.0f",
                     num(p.get("mean_vector_operations")))));
         }
         sb.append("\nSystems:\n\n");

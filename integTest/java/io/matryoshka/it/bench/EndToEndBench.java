@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -881,7 +882,8 @@ public final class EndToEndBench {
      */
     private Map<String, Object> profile(BenchSystem system, Object[] prepared) throws IOException {
         int n = Math.min(200, prepared.length);
-        double dfs = 0, query = 0, fetch = 0, vectorOps = 0, wall = 0;
+        double dfs = 0, query = 0, fetch = 0, vectorOps = 0, wall = 0, took = 0;
+        List<Double> funnelStages = new ArrayList<>(); // per profiled search: the plugin's funnel, its stages' sum
         List<String> responses = new ArrayList<>();
         BenchSystem.PROFILED.set(responses);
         try {
@@ -894,7 +896,13 @@ public final class EndToEndBench {
             BenchSystem.PROFILED.remove();
         }
         for (String body : responses) {
-            com.fasterxml.jackson.databind.JsonNode shards = Json.MAPPER.readTree(body).path("profile").path("shards");
+            com.fasterxml.jackson.databind.JsonNode response = Json.MAPPER.readTree(body);
+            took += response.path("took").asDouble(0);
+            double funnel = funnelStageMillis(response.path("profile"));
+            if (funnel >= 0) {
+                funnelStages.add(funnel);
+            }
+            com.fasterxml.jackson.databind.JsonNode shards = response.path("profile").path("shards");
             for (com.fasterxml.jackson.databind.JsonNode shard : shards) {
                 for (com.fasterxml.jackson.databind.JsonNode knn : shard.path("dfs").path("knn")) {
                     dfs += sumTimes(knn);
@@ -912,10 +920,45 @@ public final class EndToEndBench {
         m.put("mean_knn_dfs_phase_ms", round(dfs / n / 1e6, 3));
         m.put("mean_query_phase_ms", round(query / n / 1e6, 3));
         m.put("mean_fetch_phase_ms", round(fetch / n / 1e6, 3));
+        m.put("mean_took_ms", round(took / n, 3));
+        if (funnelStages.isEmpty() == false) {
+            Collections.sort(funnelStages);
+            m.put("median_funnel_stages_ms", round(funnelStages.get(funnelStages.size() / 2), 3));
+            m.put("mean_funnel_stages_ms", round(funnelStages.stream().mapToDouble(Double::doubleValue).average().orElse(0), 3));
+        }
         if (vectorOps > 0) {
             m.put("mean_vector_operations", round(vectorOps / n, 1));
         }
         return m;
+    }
+
+    private static final java.util.regex.Pattern STAGE_MILLIS = java.util.regex.Pattern.compile("([0-9.]+) ms");
+
+    /**
+     * The sum of the plugin's funnel stages' own times (the {@code FunnelTrace} in the profiled query's
+     * description: {@code "... 0.412 ms; ... 0.118 ms]"}) over every segment of one profiled search, or -1
+     * where no query of it is a funnel's: the funnel's time inside the node, next to the phases around it.
+     */
+    private static double funnelStageMillis(com.fasterxml.jackson.databind.JsonNode node) {
+        double sum = -1;
+        if (node.isObject()) {
+            String description = node.path("description").asText("");
+            if (description.contains("MatryoshkaFunnelHits[")) {
+                java.util.regex.Matcher stage = STAGE_MILLIS.matcher(description);
+                sum = 0;
+                while (stage.find()) {
+                    sum += Double.parseDouble(stage.group(1));
+                }
+                return sum;
+            }
+        }
+        for (com.fasterxml.jackson.databind.JsonNode child : node) {
+            double found = funnelStageMillis(child);
+            if (found >= 0) {
+                return found; // one funnel query per search in these benchmarks
+            }
+        }
+        return sum;
     }
 
     /** query[].time_in_nanos + rewrite_time + collector[].time_in_nanos of one profiled search or knn section. */

@@ -25,7 +25,9 @@ import org.apache.lucene.store.MMapDirectory;
  * are interleaved per query (query {@code q} to each funnel in turn, starting at {@code q mod
  * funnels}), so host drift falls on all of them alike. The index is one that {@link FunnelRecall}
  * kept ({@code -Dkeep=DIR} writes it to {@code DIR/<mapping>}). The last query's trace is printed
- * too, so the stages' names and sizes go with their times.
+ * too, so the stages' names and sizes go with their times. {@code -Devict=MB} writes that many
+ * megabytes before each search, so the codes are read from memory rather than from a cache kept warm
+ * by the previous search (between a node's searches its other work evicts them).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes:$(cat /tmp/cp.txt) \
@@ -46,6 +48,10 @@ public final class FunnelStageTimes {
     int n = Integer.getInteger("n", 1500);
     List<Funnel> funnels = FunnelRecall.parseFunnels(System.getProperty("funnels", "default"));
     ExecutorService pool = threads > 0 ? Executors.newFixedThreadPool(threads) : null;
+    // -Devict=MB: before each search, write that many megabytes, as a node's other work between
+    // searches pushes the segment's codes out of the caches
+    int evictMegabytes = Integer.getInteger("evict", 0);
+    long[] thrash = evictMegabytes > 0 ? new long[evictMegabytes << 17] : null;
     try (Directory directory = new MMapDirectory(Path.of(args[0])); DirectoryReader reader = DirectoryReader.open(directory)) {
       IndexSearcher searcher = new IndexSearcher(reader, pool);
       List<FunnelSearchStrategy> strategies = new ArrayList<>();
@@ -57,6 +63,9 @@ public final class FunnelStageTimes {
       for (int q = 0; q < n; q++) {
         for (int j = 0; j < strategies.size(); j++) {
           int f = (q + j) % strategies.size();
+          if (thrash != null) {
+            evictCaches(thrash);
+          }
           long started = System.nanoTime();
           Query rewritten =
               searcher.rewrite(
@@ -90,6 +99,14 @@ public final class FunnelStageTimes {
       if (pool != null) {
         pool.shutdown();
       }
+    }
+  }
+
+  private static long evictions;
+
+  private static void evictCaches(long[] thrash) {
+    for (int i = 0; i < thrash.length; i += 8) { // one write per cache line
+      thrash[i] += ++evictions;
     }
   }
 
