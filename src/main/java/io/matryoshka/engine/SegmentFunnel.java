@@ -14,6 +14,7 @@ import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.search.KnnCollector;
 import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.util.Bits;
+import org.apache.lucene.util.IntroSelector;
 
 /**
  * Runs one segment's funnel. Stage 1 scans every accepted document's code (or floats) in one
@@ -236,15 +237,67 @@ public final class SegmentFunnel {
     return scores;
   }
 
-  /** The {@code keep} best scored candidates, offered in order (ties: the first offered stays), ascending. */
-  private static int[] best(int[] candidates, float[] scores, int keep) {
-    TopCandidates top = new TopCandidates(keep);
-    for (int i = 0; i < candidates.length; i++) {
-      if (Float.isNaN(scores[i]) == false) {
-        top.offer(candidates[i], scores[i]);
+  /**
+   * The {@code keep} best scored candidates (NaN: not scored), ascending; of candidates tied at
+   * the cut, the lower ords. {@code candidates} are ascending (every stage returns its survivors
+   * so), and so is the result: one selection of the cut score ({@link IntroSelector}, linear)
+   * and one pass, instead of a heap of {@code keep} offered every candidate.
+   */
+  static int[] best(int[] candidates, float[] scores, int keep) {
+    float[] scored = new float[candidates.length];
+    int n = 0;
+    for (float score : scores) {
+      if (Float.isNaN(score) == false) {
+        scored[n++] = score;
       }
     }
-    return top.ordsAscending();
+    float cut = Float.NEGATIVE_INFINITY;
+    int tiesKept = Integer.MAX_VALUE;
+    if (n > keep) {
+      cut = kthLargest(scored, n, keep);
+      int above = 0;
+      for (int i = 0; i < n; i++) {
+        if (scored[i] > cut) {
+          above++;
+        }
+      }
+      tiesKept = keep - above;
+    }
+    int[] best = new int[Math.min(n, keep)];
+    int size = 0;
+    for (int i = 0; i < candidates.length && size < best.length; i++) {
+      float score = scores[i];
+      if (score > cut || (score == cut && tiesKept-- > 0)) {
+        best[size++] = candidates[i];
+      }
+    }
+    assert size == best.length;
+    return best;
+  }
+
+  /** The {@code k}-th largest of {@code values[0 .. n)} (reordering them), {@code 1 <= k < n}. */
+  private static float kthLargest(float[] values, int n, int k) {
+    new IntroSelector() {
+      float pivot;
+
+      @Override
+      protected void swap(int i, int j) {
+        float t = values[i];
+        values[i] = values[j];
+        values[j] = t;
+      }
+
+      @Override
+      protected void setPivot(int i) {
+        pivot = values[i];
+      }
+
+      @Override
+      protected int comparePivot(int j) {
+        return Float.compare(pivot, values[j]);
+      }
+    }.select(0, n, n - k);
+    return values[n - k];
   }
 
   /**
