@@ -117,7 +117,8 @@ final class BenchReport {
             + " so the client wall time here is above the p50 above). kNN dfs = Elasticsearch's `knn` section; query phase = queries with their"
             + " rewrite (`matryoshka_knn` works in its rewrite) and collectors; the rest is HTTP, coordination, (de)serialisation."
             + " took = the node's own `took`; funnel stages = the plugin's funnel stages' own times inside the node (median; from the"
-            + " trace in the profiled query's description).\n\n");
+            + " trace in the profiled query's description; on one thread: Elasticsearch runs profiled searches without the search"
+            + " workers).\n\n");
         sb.append("| system | client wall | took | kNN dfs | query phase | funnel stages | fetch | rest | vector ops |\n"
             + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Map<String, Object> s : systems(report)) {
