@@ -116,8 +116,13 @@ public final class SegmentFunnel {
   }
 
   /** Bytes a later stage reads for {@code input} survivors, as {@link SurvivorCodeScorer} reads them. */
-  private long survivorBytes(FunnelStage stage, long input) {
-    return input * (stage.metric().usesCodes() ? codeBytesPerDoc(stage) : (long) stage.dims() * Float.BYTES);
+  private long survivorBytes(FunnelStage stage, long input) throws IOException {
+    return input * (stage.metric().usesCodes() ? survivorCodeBytes(stage) : (long) stage.dims() * Float.BYTES);
+  }
+
+  private long survivorCodeBytes(FunnelStage stage) throws IOException {
+    CodeLayout layout = codes.layout();
+    return SurvivorCodeScorer.bytesPerSurvivor(codes, layout.levelIndexOf(stage.dims()), stage.planesOf(layout.bits()));
   }
 
   /** A code stage's bytes per document: its levels' planes, and the correctives beyond one plane. */
@@ -164,7 +169,7 @@ public final class SegmentFunnel {
     float[] scores =
         scoreSurvivors(
             candidates,
-            codeBytesPerDoc(stage),
+            SurvivorCodeScorer.bytesPerSurvivor(codes, lastLevel, planes),
             collector,
             executor,
             () -> new SurvivorCodeScorer(codes, query, lastLevel, planes)::score);

@@ -45,7 +45,7 @@ final class SurvivorCodeScorer {
     this.lastLevel = lastLevel;
     this.planes = planes;
     this.entryQuery = new EntryQuery(layout, query, lastLevel, planes);
-    this.survivors = planes == layout.bits() ? codes.survivorInput() : null;
+    this.survivors = readsEntries(codes, planes) ? codes.survivorInput() : null;
     if (survivors != null) {
       this.planeSlices = null;
       this.correctives = null;
@@ -61,6 +61,24 @@ final class SurvivorCodeScorer {
       this.stride = entryQuery.codeWords;
     }
     this.codes = new long[BATCH * stride];
+  }
+
+  /** Whether a stage reading {@code planes} planes reads whole survivor entries (else it gathers). */
+  private static boolean readsEntries(StoredCodes codes, int planes) throws IOException {
+    return planes == codes.layout().bits() && codes.survivorInput() != null;
+  }
+
+  /**
+   * Bytes read per survivor by a stage on levels {@code 0 .. lastLevel} and {@code planes} planes:
+   * a whole survivor entry where it reads entries (all levels, whichever it scores), else the
+   * words it gathers and, beyond one plane, the correctives.
+   */
+  static long bytesPerSurvivor(StoredCodes codes, int lastLevel, int planes) throws IOException {
+    CodeLayout layout = codes.layout();
+    if (readsEntries(codes, planes)) {
+      return layout.survivorBytesPerDoc();
+    }
+    return (planes > 1 ? layout.correctiveBytesPerDoc() : 0) + (long) layout.bytesThrough(lastLevel, planes);
   }
 
   /**
