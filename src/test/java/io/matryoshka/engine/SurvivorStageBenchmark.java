@@ -42,7 +42,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * window. {@code entries}: survivor-block entries read {@link SurvivorCodeScorer#BATCH} at a time
  * (production), {@code oneAtATime}: the same entries read and scored one by one (the previous
  * code's access pattern), {@code planeBlocks}: the 16 level and plane blocks per survivor (segments
- * without the block).
+ * without the block). {@link #cut}: how the window is cut.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -59,6 +59,14 @@ public class SurvivorStageBenchmark {
 
   @Param({"entries", "oneAtATime", "planeBlocks"})
   String read;
+
+  /**
+   * How the stage cuts its window: {@code selection}, one linear selection of the cut score after
+   * scoring every survivor (production, {@code SegmentFunnel.best}), or {@code heap}, a heap of the
+   * window offered every survivor as it is scored (the code before 2fe2fda).
+   */
+  @Param({"selection", "heap"})
+  String cut;
 
   private Path path;
   private MMapDirectory directory;
@@ -79,9 +87,13 @@ public class SurvivorStageBenchmark {
     reader = DirectoryReader.open(directory);
     FieldCodes fieldCodes = CodeFiles.formatReader((SegmentReader) reader.leaves().get(0).reader(), "v").fieldCodes("v");
     codes = read.equals("planeBlocks") ? new WithoutSurvivorBlock(fieldCodes) : fieldCodes;
-    keep = Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, docs);
-    Funnel funnel = Funnel.defaultFor(new int[] {64, 128, 192, DIMS}, DIMS, 10, keep, 4, true, true);
+    // the default funnel as SegmentPlan resolves it: the first window grows with the segment, the
+    // survivor stage on all four planes keeps what a reference-sized segment's exact stage takes
+    int rerank = Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, docs);
+    int afterFourBits = Funnel.rerankCandidates(10, Funnel.DEFAULT_OVERSAMPLE, Funnel.REFERENCE_SEGMENT_DOCS);
+    Funnel funnel = Funnel.defaultFor(new int[] {64, 128, 192, DIMS}, DIMS, 10, rerank, afterFourBits, 4, true, true);
     int window = funnel.stages().get(0).candidates();
+    keep = funnel.stages().get(1).candidates();
     float[][] vectors = SyntheticVectors.generate(QUERIES, DIMS, 11);
     queries = new QueryCode[QUERIES];
     survivors = new int[QUERIES][];
@@ -105,14 +117,17 @@ public class SurvivorStageBenchmark {
     SurvivorCodeScorer scorer = new SurvivorCodeScorer(codes, queries[q], 3, 4);
     int batch = read.equals("oneAtATime") ? 1 : SurvivorCodeScorer.BATCH;
     float[] scores = new float[ords.length];
-    TopCandidates top = new TopCandidates(keep);
+    boolean heap = cut.equals("heap");
+    TopCandidates top = heap ? new TopCandidates(keep) : null;
     for (int from = 0; from < ords.length; from += batch) {
       int to = Math.min(ords.length, from + batch);
       scorer.score(ords, from, to, scores);
-      for (int i = from; i < to; i++) {
-        top.offer(ords[i], scores[i]);
+      if (heap) {
+        for (int i = from; i < to; i++) {
+          top.offer(ords[i], scores[i]);
+        }
       }
     }
-    return Arrays.hashCode(top.ordsAscending());
+    return Arrays.hashCode(heap ? top.ordsAscending() : SegmentFunnel.best(ords, scores, keep));
   }
 }
