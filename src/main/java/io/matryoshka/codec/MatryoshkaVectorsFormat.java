@@ -156,7 +156,7 @@ public final class MatryoshkaVectorsFormat extends KnnVectorsFormat {
    * Version 2: one-bit fields have the survivor block too (entries without correctives), so that
    * their survivor stage reads one 48-byte entry per survivor at 384 dims instead of one word or
    * three from each of the L level blocks; on 60,594 real 384-d vectors that stage (3,000
-   * survivors, 4 levels) took less than half the time (src/bench/funnel-defaults.md).
+   * survivors, 4 levels) took 0.5-0.75 times as long (src/bench/funnel-defaults.md).
    */
   public static final int VERSION_ONE_BIT_SURVIVOR_BLOCK = 2;
 

@@ -45,7 +45,7 @@ final class SurvivorCodeScorer {
     this.lastLevel = lastLevel;
     this.planes = planes;
     this.entryQuery = new EntryQuery(layout, query, lastLevel, planes);
-    this.survivors = readsEntries(codes, planes) ? codes.survivorInput() : null;
+    this.survivors = planes == layout.bits() ? codes.survivorInput() : null; // null: no block, gather (readsEntries)
     if (survivors != null) {
       this.planeSlices = null;
       this.correctives = null;
