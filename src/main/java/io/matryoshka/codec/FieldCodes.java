@@ -291,7 +291,7 @@ public final class FieldCodes implements StoredCodes {
         : data.slice("survivors", survivorOffset, (long) count * layout.survivorBytesPerDoc());
   }
 
-  /** Whether survivor stages can read each document's whole code in one place. */
+  @Override
   public boolean hasSurvivorEntries() {
     return survivorOffset >= 0;
   }
@@ -301,7 +301,7 @@ public final class FieldCodes implements StoredCodes {
    * 0 block (one level, one bit).
    */
   public long survivorBytes() {
-    boolean ownBlock = survivorOffset >= 0 && (layout.levels() > 1 || layout.bits() > 1);
+    boolean ownBlock = survivorOffset >= 0 && layout.survivorBlockIsLevelBlock() == false;
     return ownBlock ? (long) count * layout.survivorBytesPerDoc() : 0;
   }
 

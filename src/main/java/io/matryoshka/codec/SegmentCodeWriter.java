@@ -68,9 +68,7 @@ final class SegmentCodeWriter {
       if (layout.bits() > 1) {
         correctivesTemp = tempOutput("correctives");
       }
-      // One level of one plane is already stored document by document: that block is the survivor
-      // block too, and is not written twice.
-      boolean levelBlockIsSurvivorBlock = levels == 1 && planes == 1;
+      boolean levelBlockIsSurvivorBlock = layout.survivorBlockIsLevelBlock();
       if (levelBlockIsSurvivorBlock == false) {
         survivorsTemp = tempOutput("survivors");
       }

@@ -116,11 +116,11 @@ public final class SegmentFunnel {
   }
 
   /** Bytes a later stage reads for {@code input} survivors, as {@link SurvivorCodeScorer} reads them. */
-  private long survivorBytes(FunnelStage stage, long input) throws IOException {
+  private long survivorBytes(FunnelStage stage, long input) {
     return input * (stage.metric().usesCodes() ? survivorCodeBytes(stage) : (long) stage.dims() * Float.BYTES);
   }
 
-  private long survivorCodeBytes(FunnelStage stage) throws IOException {
+  private long survivorCodeBytes(FunnelStage stage) {
     CodeLayout layout = codes.layout();
     return SurvivorCodeScorer.bytesPerSurvivor(codes, layout.levelIndexOf(stage.dims()), stage.planesOf(layout.bits()));
   }
@@ -129,7 +129,7 @@ public final class SegmentFunnel {
   private long codeBytesPerDoc(FunnelStage stage) {
     CodeLayout layout = codes.layout();
     int planes = stage.planesOf(layout.bits());
-    return (planes > 1 ? layout.correctiveBytesPerDoc() : 0) + (long) layout.bytesThrough(layout.levelIndexOf(stage.dims()), planes);
+    return layout.stageBytesPerDoc(layout.levelIndexOf(stage.dims()), planes);
   }
 
   /** Stage 1 on codes: one sequential pass over the bit planes the stage reads. */

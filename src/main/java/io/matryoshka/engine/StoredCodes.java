@@ -34,10 +34,13 @@ public interface StoredCodes {
 
   /**
    * Sequential access to the survivor block: per ord, all planes of all levels (plane-major within
-   * a level, levels in order), then {@code float lower, float step}; {@link
-   * CodeLayout#survivorBytesPerDoc()} bytes per ord. Null where the segment has none.
+   * a level, levels in order), then, with more than one bit, {@code float lower, float step};
+   * {@link CodeLayout#survivorBytesPerDoc()} bytes per ord. Null where the segment has none.
    */
   IndexInput survivorInput() throws IOException;
+
+  /** Whether the segment has the survivor block: {@link #survivorInput} is not null. */
+  boolean hasSurvivorEntries();
 
   /** Random access to the corrective terms. */
   RandomAccessInput correctivesSlice() throws IOException;

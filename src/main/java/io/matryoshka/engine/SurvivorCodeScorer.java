@@ -4,6 +4,7 @@ import io.matryoshka.quantization.BitKernels;
 import io.matryoshka.quantization.CodeLayout;
 import io.matryoshka.quantization.QueryCode;
 import java.io.IOException;
+import java.util.Arrays;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.store.RandomAccessInput;
 
@@ -45,7 +46,7 @@ final class SurvivorCodeScorer {
     this.lastLevel = lastLevel;
     this.planes = planes;
     this.entryQuery = new EntryQuery(layout, query, lastLevel, planes);
-    this.survivors = planes == layout.bits() ? codes.survivorInput() : null; // null: no block, gather (readsEntries)
+    this.survivors = readsEntries(codes, planes) ? codes.survivorInput() : null;
     if (survivors != null) {
       this.planeSlices = null;
       this.correctives = null;
@@ -61,11 +62,16 @@ final class SurvivorCodeScorer {
       this.stride = entryQuery.codeWords;
     }
     this.codes = new long[BATCH * stride];
+    if (planes == 1) {
+      // one plane: the one-bit interval for every survivor (multi-bit correctives describe all planes)
+      Arrays.fill(lowers, ONE_BIT_LOWER);
+      Arrays.fill(steps, ONE_BIT_STEP);
+    }
   }
 
   /** Whether a stage reading {@code planes} planes reads whole survivor entries (else it gathers). */
-  private static boolean readsEntries(StoredCodes codes, int planes) throws IOException {
-    return planes == codes.layout().bits() && codes.survivorInput() != null;
+  private static boolean readsEntries(StoredCodes codes, int planes) {
+    return planes == codes.layout().bits() && codes.hasSurvivorEntries();
   }
 
   /**
@@ -73,12 +79,9 @@ final class SurvivorCodeScorer {
    * a whole survivor entry where it reads entries (all levels, whichever it scores), else the
    * words it gathers and, beyond one plane, the correctives.
    */
-  static long bytesPerSurvivor(StoredCodes codes, int lastLevel, int planes) throws IOException {
+  static long bytesPerSurvivor(StoredCodes codes, int lastLevel, int planes) {
     CodeLayout layout = codes.layout();
-    if (readsEntries(codes, planes)) {
-      return layout.survivorBytesPerDoc();
-    }
-    return (planes > 1 ? layout.correctiveBytesPerDoc() : 0) + (long) layout.bytesThrough(lastLevel, planes);
+    return readsEntries(codes, planes) ? layout.survivorBytesPerDoc() : layout.stageBytesPerDoc(lastLevel, planes);
   }
 
   /**
@@ -118,15 +121,13 @@ final class SurvivorCodeScorer {
       survivors.seek(ords[i] * entryBytes);
       survivors.readLongs(codes, (i - from) * stride, stride);
     }
+    if (planes == 1) {
+      return; // one-bit entries have no correctives: the constructor set the one-bit interval
+    }
     for (int i = 0; i < to - from; i++) {
-      if (layout.bits() == 1) {
-        lowers[i] = ONE_BIT_LOWER;
-        steps[i] = ONE_BIT_STEP;
-      } else {
-        long correctiveWord = codes[i * stride + stride - 1]; // two little-endian floats
-        lowers[i] = Float.intBitsToFloat((int) correctiveWord);
-        steps[i] = Float.intBitsToFloat((int) (correctiveWord >>> 32));
-      }
+      long correctiveWord = codes[i * stride + stride - 1]; // two little-endian floats
+      lowers[i] = Float.intBitsToFloat((int) correctiveWord);
+      steps[i] = Float.intBitsToFloat((int) (correctiveWord >>> 32));
     }
   }
 
@@ -148,9 +149,6 @@ final class SurvivorCodeScorer {
       if (correctives != null) {
         lowers[i - from] = Float.intBitsToFloat(correctives.readInt(ord * 8L));
         steps[i - from] = Float.intBitsToFloat(correctives.readInt(ord * 8L + 4));
-      } else {
-        lowers[i - from] = ONE_BIT_LOWER;
-        steps[i - from] = ONE_BIT_STEP;
       }
     }
   }

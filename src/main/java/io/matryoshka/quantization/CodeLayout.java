@@ -143,6 +143,22 @@ public final class CodeLayout {
     return bytes;
   }
 
+  /**
+   * Bytes a code stage reads per document on levels {@code 0 .. lastLevel} and {@code planes}
+   * bit planes, from the level blocks: those planes, and beyond one plane the corrective terms.
+   */
+  public int stageBytesPerDoc(int lastLevel, int planes) {
+    return (planes > 1 ? correctiveBytesPerDoc() : 0) + bytesThrough(lastLevel, planes);
+  }
+
+  /**
+   * Whether the survivor block is the level 0 block itself: one level of one plane is stored
+   * document by document already, so the format does not write it twice.
+   */
+  public boolean survivorBlockIsLevelBlock() {
+    return levels() == 1 && bits == 1;
+  }
+
   /** Longs of a survivor entry's codes through {@code level}: its first part. */
   public int survivorWordsThrough(int level) {
     int sum = 0;

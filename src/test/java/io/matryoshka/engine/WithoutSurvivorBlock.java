@@ -53,6 +53,11 @@ record WithoutSurvivorBlock(StoredCodes codes) implements StoredCodes {
   }
 
   @Override
+  public boolean hasSurvivorEntries() {
+    return false;
+  }
+
+  @Override
   public RandomAccessInput correctivesSlice() throws IOException {
     return codes.correctivesSlice();
   }
