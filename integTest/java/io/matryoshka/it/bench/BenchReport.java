@@ -80,14 +80,17 @@ final class BenchReport {
             Map<String, Object> idx = s.get("indexing") instanceof Map<?, ?> m1 ? (Map<String, Object>) m1 : Map.of();
             Map<String, Object> disk = s.get("disk") instanceof Map<?, ?> m2 ? (Map<String, Object>) m2 : Map.of();
             Map<String, Object> ratios = s.get("goal_ratios") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
-            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %.3f | %.3f | %.3f | %.3f | %s | %s | %s | %s | %.0f | %.1f | %.0f | %s |%n", s.get("name"),
+            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %.3f | %.3f | %.3f | %.3f | %s | %s | %s | %s | %.0f | %s | %.0f | %s |%n", s.get("name"),
                 num(s.get("recall_at_k")), num(lat.get("p50_ms")), num(lat.get("p90_ms")), num(lat.get("p99_ms")), num(s.get("search_above_floor_p50_ms")),
                 fmt(s.get("paired_median_above_floor_ms"), "%.3f"), fmt(ratios.get("p50_above_floor_vs_es_hnsw"), "%.2f"),
                 fmt(ratios.get("p50_above_floor_vs_es_bbq_hnsw"), "%.2f"), lat.get("p50_ms_per_measured_round"),
-                num(s.get("throughput_2_clients_qps")), num(idx.get("total_s")), num(disk.get("store_bytes_per_doc")), vectorFieldBytes(disk)));
+                num(s.get("throughput_2_clients_qps")),
+                s.get("index_of") != null ? s.get("index_of") + "'s index" : String.format(Locale.ROOT, "%.1f", num(idx.get("total_s"))),
+                num(disk.get("store_bytes_per_doc")), vectorFieldBytes(disk)));
         }
         sb.append("\n/ hnsw, / bbq_hnsw: the system's p50 - floor divided by that of es_hnsw, es_bbq_hnsw in this run (empty: not in the run,"
-            + " or at or below the floor).\n");
+            + " or at or below the floor). A system naming another's index searches that index (the same mapping, built once, other"
+            + " query parameters).\n");
         List<Map<String, Object>> rounds = (List<Map<String, Object>>) report.get("paired_rounds");
         if (rounds != null) {
             sb.append("\n| paired round | seconds | other processes, cores | load average before |\n|---|---:|---:|---|\n");

@@ -18,7 +18,8 @@ import java.util.function.IntFunction;
 
 /**
  * One system under test: an index mapping (field {@code v}, maybe more), how a document is written and how a
- * query is sent. Every system gets its own index holding the same vectors; every search asks for k hits
+ * query is sent. Every system gets its own index holding the same vectors (systems that differ only in their
+ * queries search one index, see {@link #searchingIndexOf}); every search asks for k hits
  * without {@code _source} and without counting total hits.
  */
 abstract class BenchSystem {
@@ -28,15 +29,27 @@ abstract class BenchSystem {
     final String name;
     final String family; // "plugin" or "elasticsearch"
     final String description;
+    /** The system whose index this one searches: itself, or one with the same mapping that differs only in its queries. */
+    private String indexOwner;
 
     BenchSystem(String name, String family, String description) {
         this.name = name;
         this.family = family;
         this.description = description;
+        this.indexOwner = name;
+    }
+
+    /**
+     * This system searches {@code owner}'s index (the same mapping, other query parameters): a run that has
+     * both builds it once, and the two are compared on the very same segment.
+     */
+    BenchSystem searchingIndexOf(String owner) {
+        this.indexOwner = owner;
+        return this;
     }
 
     String index() {
-        return "bench-" + name.replace('_', '-');
+        return "bench-" + indexOwner.replace('_', '-');
     }
 
     /** {@code mappings.properties} for vectors of {@code dims}. */
@@ -250,17 +263,26 @@ abstract class BenchSystem {
         List<BenchSystem> s = new ArrayList<>();
         s.add(denseVector("es_flat", "flat", 100, null, "dense_vector flat: exact float brute force"));
         s.add(denseVector("es_hnsw", "hnsw", 100, null, "dense_vector hnsw (m 16, ef_construction 100), num_candidates 100"));
+        // hnsw asked for more candidates, on es_hnsw's own graph: its time at the plugin's recall
+        for (int candidates : new int[] { 300, 1000 }) {
+            s.add(denseVector("es_hnsw_nc" + candidates, "hnsw", candidates, null,
+                "dense_vector hnsw, num_candidates " + candidates + " (es_hnsw's index)").searchingIndexOf("es_hnsw"));
+        }
         s.add(denseVector("es_int8_hnsw", "int8_hnsw", 100, null, "dense_vector int8_hnsw, num_candidates 100"));
         s.add(denseVector("es_bbq_hnsw", "bbq_hnsw", 100, 3.0, "dense_vector bbq_hnsw, num_candidates 100, rescore_vector.oversample 3"));
+        s.add(denseVector("es_bbq_hnsw_nc1000", "bbq_hnsw", 1000, 3.0,
+            "dense_vector bbq_hnsw, num_candidates 1000, rescore_vector.oversample 3 (es_bbq_hnsw's index)").searchingIndexOf("es_bbq_hnsw"));
         s.add(denseVector("es_bbq_flat", "bbq_flat", 100, 3.0, "dense_vector bbq_flat, rescore_vector.oversample 3"));
         s.add(bitPrefixThenFloat("es_bit256_then_float", 256, 100));
         s.add(matryoshka("mv_default", d -> Map.of(), Map.of(), "matryoshka_vector defaults (1 bit, no rotation), default funnel (oversample 30)"));
-        s.add(matryoshka("mv_os10", d -> Map.of(), Map.of("oversample", 10), "matryoshka_vector defaults, oversample 10"));
-        s.add(matryoshka("mv_os100", d -> Map.of(), Map.of("oversample", 100), "matryoshka_vector defaults, oversample 100"));
+        s.add(matryoshka("mv_os10", d -> Map.of(), Map.of("oversample", 10), "matryoshka_vector defaults, oversample 10")
+            .searchingIndexOf("mv_default"));
+        s.add(matryoshka("mv_os100", d -> Map.of(), Map.of("oversample", 100), "matryoshka_vector defaults, oversample 100")
+            .searchingIndexOf("mv_default"));
         s.add(matryoshka("mv_pca4", BenchSystem::pca4Mapping, Map.of(),
             "matryoshka_vector bits 4, rotation pca, nested_dims [d/6, d/3, d/2, d], default funnel"));
         s.add(matryoshka("mv_pca4_os10", BenchSystem::pca4Mapping, Map.of("oversample", 10),
-            "matryoshka_vector bits 4, rotation pca, nested_dims [d/6, d/3, d/2, d], oversample 10"));
+            "matryoshka_vector bits 4, rotation pca, nested_dims [d/6, d/3, d/2, d], oversample 10").searchingIndexOf("mv_pca4"));
         return s;
     }
 

@@ -315,6 +315,19 @@ public final class EndToEndBench {
                 Map<String, Object> r = system.describe(data.dims());
                 results.add(r);
                 bySystem.put(system, r);
+                BenchSystem owner = built.stream().filter(b -> b.index().equals(system.index())).findFirst().orElse(null);
+                if (owner != null) { // the same mapping, other query parameters: search the index already built
+                    System.err.printf("[bench] %s searches %s's index, built above%n", system.name, owner.name);
+                    Map<String, Object> ownerResult = bySystem.get(owner);
+                    for (String key : List.of("indexing", "disk", "matryoshka_stats")) {
+                        if (ownerResult.containsKey(key)) {
+                            r.put(key, ownerResult.get(key));
+                        }
+                    }
+                    r.put("index_of", owner.name);
+                    built.add(system);
+                    continue;
+                }
                 try {
                     build(system, r);
                     built.add(system);
@@ -397,7 +410,9 @@ public final class EndToEndBench {
     private void fail(BenchSystem system, Map<String, Object> r, String phase, Throwable e) {
         System.err.println("[bench] " + system.name + " FAILED in " + phase + ": " + e);
         r.put("error", phase + ": " + e.getMessage());
-        deleteQuietly(system.index());
+        if (phase.equals("indexing")) { // a failed search leaves the index to the other systems that search it
+            deleteQuietly(system.index());
+        }
     }
 
     /** Phase 1 for one system: indexing (repeated while the machine was busy), document count, disk, plugin stats. */
