@@ -67,12 +67,13 @@ final class BenchReport {
                 .append(". Recall: ").append(protocol.get("recall")).append(".\n\n");
         }
         sb.append("| system | recall@").append(settings.get("k")).append(" | p50 ms | p90 ms | p99 ms | p50 - floor ms | paired median - floor ms |")
-            .append(" / hnsw | / bbq_hnsw | p50 per round | q/s, 2 clients | index + merge s | store B/doc | vector field B/doc |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
+            .append(" / hnsw | / bbq_hnsw | / hnsw at equal recall | / bbq_hnsw at equal recall | p50 per round | q/s, 2 clients | index + merge s |")
+            .append(" store B/doc | vector field B/doc |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
         for (Map<String, Object> s : systems(report)) {
             if (s.get("error") != null) {
                 sb.append("| ").append(s.get("name")).append(" | failed: ").append(String.valueOf(s.get("error")).replace('|', '/').replace('\n', ' '))
-                    .append(" |||||||||||||\n");
+                    .append(" |||||||||||||||\n");
                 continue;
             }
             // a partial report (written after each phase) may lack the later phases' entries
@@ -80,16 +81,19 @@ final class BenchReport {
             Map<String, Object> idx = s.get("indexing") instanceof Map<?, ?> m1 ? (Map<String, Object>) m1 : Map.of();
             Map<String, Object> disk = s.get("disk") instanceof Map<?, ?> m2 ? (Map<String, Object>) m2 : Map.of();
             Map<String, Object> ratios = s.get("goal_ratios") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
-            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %.3f | %.3f | %.3f | %.3f | %s | %s | %s | %s | %.0f | %s | %.0f | %s |%n", s.get("name"),
+            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %.3f | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s | %s | %.0f | %s | %.0f | %s |%n", s.get("name"),
                 num(s.get("recall_at_k")), num(lat.get("p50_ms")), num(lat.get("p90_ms")), num(lat.get("p99_ms")), num(s.get("search_above_floor_p50_ms")),
                 fmt(s.get("paired_median_above_floor_ms"), "%.3f"), fmt(ratios.get("p50_above_floor_vs_es_hnsw"), "%.2f"),
-                fmt(ratios.get("p50_above_floor_vs_es_bbq_hnsw"), "%.2f"), lat.get("p50_ms_per_measured_round"),
+                fmt(ratios.get("p50_above_floor_vs_es_bbq_hnsw"), "%.2f"), atEqualRecall(ratios, "es_hnsw"), atEqualRecall(ratios, "es_bbq_hnsw"),
+                lat.get("p50_ms_per_measured_round"),
                 num(s.get("throughput_2_clients_qps")),
                 s.get("index_of") != null ? s.get("index_of") + "'s index" : String.format(Locale.ROOT, "%.1f", num(idx.get("total_s"))),
                 num(disk.get("store_bytes_per_doc")), vectorFieldBytes(disk)));
         }
         sb.append("\n/ hnsw, / bbq_hnsw: the system's p50 - floor divided by that of es_hnsw, es_bbq_hnsw in this run (empty: not in the run,"
-            + " or at or below the floor). A system naming another's index searches that index (the same mapping, built once, other"
+            + " or at or below the floor). At equal recall: divided by the fastest of es_hnsw and its variants with more candidates"
+            + " (es_hnsw_nc*), or of es_bbq_hnsw's, whose recall@k is at least this system's less " + EndToEndBench.EQUAL_RECALL
+            + " (about 1.5 x the sampling error of recall@10 over 1,000 queries; empty: none reaches it). A system naming another's index searches that index (the same mapping, built once, other"
             + " query parameters).\n");
         List<Map<String, Object>> rounds = (List<Map<String, Object>>) report.get("paired_rounds");
         if (rounds != null) {
@@ -173,6 +177,12 @@ final class BenchReport {
             }
         }
         return any ? String.format(Locale.ROOT, "%.0f", sum) : "n/a";
+    }
+
+    /** The ratio to the fastest of the family's systems reaching this recall, and which one: "0.32 (es_hnsw_nc1000)". */
+    private static String atEqualRecall(Map<String, Object> ratios, String family) {
+        Object ratio = ratios.get("p50_above_floor_vs_" + family + "_at_equal_recall");
+        return ratio == null ? "" : fmt(ratio, "%.2f") + " (" + ratios.get(family + "_at_equal_recall") + ")";
     }
 
     private static String fmt(Object o, String format) {
